@@ -1,0 +1,25 @@
+//! The library's error type. Every message names the file, line, sphere or option at
+//! fault, because the person reading it is a scientist with a 10,000-line input, not the
+//! author of this crate.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The io error is part of the message rather than a `source`, so that it is printed
+    /// once by callers that print error chains.
+    #[error("cannot read {}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{}, line {line}: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("invalid body: {0}")]
+    Body(String),
+    #[error("invalid option: {0}")]
+    Option(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,3 @@
+//! Readers that turn input files into bodies.
+
+pub mod bod;

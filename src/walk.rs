@@ -1,0 +1,217 @@
+//! One exterior walk and one interior sample, exactly as ../shared/spec/walk-on-spheres.md
+//! states, and the per-block tallies they add to.
+//!
+//! Walks are grouped in blocks of [`BLOCK`] consecutive indices; a block's tally is summed
+//! walk by walk in index order. Blocks are the unit of parallel work and of the
+//! fixed-order reduction that makes results independent of the thread count.
+
+use crate::body::Body;
+use crate::rng::{Stream, INTERIOR_STREAM};
+use crate::vec3::{self, V3};
+use bytemuck::{Pod, Zeroable};
+
+/// Walks (or interior samples) per block.
+pub const BLOCK: u64 = 32;
+
+/// Sums over the walks of a block (or more): ZENO's t, u, v, w before division by N.
+/// All `f64` so tallies add, subtract and cast as flat arrays; counts stay exact below 2^53.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct ExteriorTally {
+    pub walks: f64,
+    pub hits: f64,
+    /// Distance queries made (cost diagnostics; not used by the estimators).
+    pub steps: f64,
+    /// Sum of charges c_i over hits.
+    pub charge: [f64; 3],
+    /// Sum of hit points x_e,j (relative to the launch centre).
+    pub end: [f64; 3],
+    /// Sum of c_i x_e,j, row-major.
+    pub charge_end: [f64; 9],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct InteriorTally {
+    pub samples: f64,
+    pub inside: f64,
+    /// Sum of inside points p.
+    pub sum: [f64; 3],
+    /// Sum of p p^T over inside points: xx, yy, zz, xy, xz, yz.
+    pub sum_sq: [f64; 6],
+}
+
+/// Tallies are plain sums, so merging and removing (for the jackknife) are element-wise.
+pub trait Tally: Pod + Default {
+    fn count(&self) -> f64;
+
+    fn merge(&mut self, other: &Self) {
+        let dst: &mut [f64] = bytemuck::cast_slice_mut(std::slice::from_mut(self));
+        let src: &[f64] = bytemuck::cast_slice(std::slice::from_ref(other));
+        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+    }
+
+    fn without(&self, other: &Self) -> Self {
+        let mut out = *self;
+        let dst: &mut [f64] = bytemuck::cast_slice_mut(std::slice::from_mut(&mut out));
+        let src: &[f64] = bytemuck::cast_slice(std::slice::from_ref(other));
+        dst.iter_mut().zip(src).for_each(|(d, s)| *d -= s);
+        out
+    }
+}
+
+impl Tally for ExteriorTally {
+    fn count(&self) -> f64 {
+        self.walks
+    }
+}
+
+impl Tally for InteriorTally {
+    fn count(&self) -> f64 {
+        self.samples
+    }
+}
+
+/// Where the randomness of a frame comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seeds {
+    pub seed: u64,
+    pub frame_key: u64,
+}
+
+/// Runs walk `k` and adds it to `tally`. `hint` carries the last nearest sphere between
+/// queries; it changes the speed, never the walk.
+#[inline]
+pub fn exterior_walk(body: &Body, seeds: Seeds, k: u32, hint: &mut u32, tally: &mut ExteriorTally) {
+    let big_r = body.launch_radius;
+    let st = body.skin_thickness;
+    let mut rng = Stream::new(seeds.seed, seeds.frame_key, k, 0);
+    let start = vec3::scale(rng.unit_vector(), big_r);
+    let mut x = start;
+    tally.walks += 1.0;
+    loop {
+        let d = body.distance(x, st, hint);
+        tally.steps += 1.0;
+        if d < st {
+            break;
+        }
+        x = vec3::add(x, vec3::scale(rng.unit_vector(), d));
+        let r2 = vec3::dot(x, x);
+        if r2 > big_r * big_r {
+            let r = r2.sqrt();
+            if rng.uniform() > big_r / r {
+                return;
+            }
+            x = return_to_launch_sphere(x, r, big_r, &mut rng);
+        }
+    }
+    tally.hits += 1.0;
+    for i in 0..3 {
+        let c = if rng.uniform() < 0.5 + start[i] / (2.0 * big_r) { 1.0 } else { -1.0 };
+        tally.charge[i] += c;
+        for j in 0..3 {
+            tally.charge_end[3 * i + j] += c * x[j];
+        }
+    }
+    for j in 0..3 {
+        tally.end[j] += x[j];
+    }
+}
+
+/// A point on the launch sphere drawn from the exterior harmonic measure seen from `x`
+/// (|x| = r > R): where a walker from `x` that does not escape first touches the sphere.
+fn return_to_launch_sphere(x: V3, r: f64, big_r: f64, rng: &mut Stream) -> V3 {
+    let a = big_r / r;
+    let xi = rng.uniform();
+    let den = 1.0 - a + 2.0 * a * xi;
+    let cos_t = ((-(1.0 - a) * (1.0 - a) + 2.0 * (1.0 - a) * (1.0 + a * a) * xi
+        + 2.0 * a * (1.0 + a * a) * xi * xi)
+        / (den * den))
+        .clamp(-1.0, 1.0);
+    let sin_t = (1.0 - cos_t * cos_t).sqrt();
+    let phi = std::f64::consts::TAU * rng.uniform();
+    let n = vec3::scale(x, 1.0 / r);
+    let (e1, e2) = vec3::orthonormal_basis(n);
+    let (sp, cp) = phi.sin_cos();
+    let dir = vec3::add(vec3::add(vec3::scale(e1, sin_t * cp), vec3::scale(e2, sin_t * sp)), vec3::scale(n, cos_t));
+    vec3::scale(dir, big_r)
+}
+
+/// Draws interior sample `j` (uniform in the launch ball) and adds it to `tally`.
+#[inline]
+pub fn interior_sample(body: &Body, seeds: Seeds, j: u32, tally: &mut InteriorTally) {
+    let mut rng = Stream::new(seeds.seed, seeds.frame_key, j, INTERIOR_STREAM);
+    let radius = body.launch_radius * rng.uniform().cbrt();
+    let p = vec3::scale(rng.unit_vector(), radius);
+    tally.samples += 1.0;
+    if body.contains(p) {
+        tally.inside += 1.0;
+        for k in 0..3 {
+            tally.sum[k] += p[k];
+        }
+        tally.sum_sq[0] += p[0] * p[0];
+        tally.sum_sq[1] += p[1] * p[1];
+        tally.sum_sq[2] += p[2] * p[2];
+        tally.sum_sq[3] += p[0] * p[1];
+        tally.sum_sq[4] += p[0] * p[2];
+        tally.sum_sq[5] += p[1] * p[2];
+    }
+}
+
+/// The walks `block*BLOCK .. min((block+1)*BLOCK, end)`, summed in index order.
+pub fn exterior_block(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+    let mut tally = ExteriorTally::default();
+    let mut hint = 0;
+    for k in block * BLOCK..((block + 1) * BLOCK).min(end) {
+        exterior_walk(body, seeds, k as u32, &mut hint, &mut tally);
+    }
+    tally
+}
+
+pub fn interior_block(body: &Body, seeds: Seeds, block: u64, end: u64) -> InteriorTally {
+    let mut tally = InteriorTally::default();
+    for j in block * BLOCK..((block + 1) * BLOCK).min(end) {
+        interior_sample(body, seeds, j as u32, &mut tally);
+    }
+    tally
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::BodyOptions;
+
+    #[test]
+    fn return_point_follows_the_harmonic_measure_limits() {
+        // Far away (a -> 0) the return point is uniform: mean cos(theta) -> 0.
+        // Close by (a -> 1) it is the nearest point: cos(theta) -> 1.
+        let mut rng = Stream::new(3, 0, 0, 0);
+        let mean_cos = |r: f64, rng: &mut Stream| {
+            let n = 20_000;
+            (0..n).map(|_| return_to_launch_sphere([r, 0.0, 0.0], r, 1.0, rng)[0]).sum::<f64>() / n as f64
+        };
+        assert!(mean_cos(1e6, &mut rng).abs() < 0.03);
+        assert!(mean_cos(1.0 + 1e-9, &mut rng) > 0.999);
+        // For a = 1/2 the density of cos(theta) is (1-a^2)/(2 (1 - 2a c + a^2)^{3/2}),
+        // whose mean is a (the first Legendre coefficient of the Poisson kernel): 0.5.
+        let m = mean_cos(2.0, &mut rng);
+        assert!((m - 0.5).abs() < 4.0 * 0.3 / (20_000f64).sqrt(), "{m}");
+        let p = return_to_launch_sphere([0.3, -2.0, 1.0], vec3::norm([0.3, -2.0, 1.0]), 1.5, &mut rng);
+        assert!((vec3::norm(p) - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_walk_is_a_pure_function_of_its_index() {
+        let body = Body::new(&[[0.0; 3], [2.0, 0.0, 0.0]], &[1.0, 1.0], &BodyOptions::default()).unwrap();
+        let seeds = Seeds { seed: 5, frame_key: 9 };
+        let mut a = ExteriorTally::default();
+        let mut b = ExteriorTally::default();
+        let (mut n1, mut n2) = (0, 1);
+        exterior_walk(&body, seeds, 17, &mut n1, &mut a);
+        exterior_walk(&body, seeds, 3, &mut n2, &mut b);
+        let mut b2 = ExteriorTally::default();
+        exterior_walk(&body, seeds, 17, &mut n2, &mut b2);
+        assert_eq!(a, b2, "the same walk index gives the same walk whatever ran before it");
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,176 @@
+//! The `trajwalk run` command: its JSON contract, CSV, output file, and exact errors.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn trajwalk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trajwalk")).args(args).output().expect("the binary runs")
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/two_spheres.bod").display().to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trajwalk-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn json_run(extra: &[&str]) -> Value {
+    let ex = example();
+    let mut args = vec!["run", ex.as_str(), "--walks", "2e4", "--interior", "2e4", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = trajwalk(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn json_follows_the_contract() {
+    let doc = json_run(&["--threads", "2", "--mass", "2.5kDa", "--buoyancy-factor", "0.27"]);
+    for key in ["version", "input", "parameters", "plan", "frames"] {
+        assert!(doc.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(doc["plan"]["threads"], 2);
+    let frame = &doc["frames"][0];
+    assert_eq!(frame["frame"], 0);
+    assert_eq!(frame["length_unit"], "nm");
+    assert_eq!(frame["walks"], 20000);
+    assert_eq!(frame["interior_samples"], 20000);
+    for scalar in [
+        "capacitance", "hydrodynamic_radius", "mean_polarizability", "intrinsic_conductivity", "q_eta",
+        "intrinsic_viscosity", "viscometric_radius", "volume", "radius_of_gyration", "equal_volume_sphere_capacitance",
+    ] {
+        let q = &frame[scalar];
+        assert!(q["value"].as_f64().unwrap().is_finite() && q["std"].as_f64().unwrap() > 0.0, "{scalar}: {q}");
+    }
+    for vector in ["polarizability_eigenvalues", "gyration_eigenvalues"] {
+        assert_eq!(frame[vector]["value"].as_array().unwrap().len(), 3);
+        assert_eq!(frame[vector]["std"].as_array().unwrap().len(), 3);
+    }
+    for tensor in ["polarizability_tensor", "gyration_tensor"] {
+        let rows = frame[tensor]["value"].as_array().unwrap();
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| r.as_array().unwrap().len() == 3));
+    }
+    // The example sets TEMP and VISCOSITY; mass and buoyancy factor came from the options.
+    assert_eq!(frame["friction_coefficient"]["unit"], "g/s");
+    assert_eq!(frame["diffusion_coefficient"]["unit"], "cm^2/s");
+    assert_eq!(frame["sedimentation_coefficient"]["unit"], "S");
+    // D = kT / (6 pi eta Rh) at 293.15 K, 1.002 cp, Rh = C (nm).
+    let rh_m = frame["hydrodynamic_radius"]["value"].as_f64().unwrap() * 1e-9;
+    let d = 1.380649e-23 * 293.15 / (6.0 * std::f64::consts::PI * 1.002e-3 * rh_m) * 1e4;
+    let got = frame["diffusion_coefficient"]["value"].as_f64().unwrap();
+    assert!((got / d - 1.0).abs() < 1e-12, "{got} vs {d}");
+    // Model uncertainty is reported apart from the Monte Carlo std.
+    let rh = frame["hydrodynamic_radius"]["value"].as_f64().unwrap();
+    assert!((frame["hydrodynamic_radius"]["model_std"].as_f64().unwrap() - 0.01 * rh).abs() < 1e-15);
+}
+
+#[test]
+fn thread_count_does_not_change_a_single_bit() {
+    let strip = |mut v: Value| {
+        for f in v["frames"].as_array_mut().unwrap() {
+            f.as_object_mut().unwrap().remove("seconds");
+        }
+        v["frames"].clone()
+    };
+    assert_eq!(strip(json_run(&["--threads", "1"])), strip(json_run(&["--threads", "2"])));
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_frame() {
+    let ex = example();
+    let out = trajwalk(&["run", &ex, "--walks", "5000", "--interior", "5000", "--format", "csv"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    let header: Vec<&str> = lines[0].split(',').collect();
+    assert_eq!(&header[..6], &["frame", "length_unit", "walks", "interior_samples", "capacitance", "capacitance_std"]);
+    assert!(header.contains(&"gyration_eigenvalues_3_std"));
+    assert_eq!(lines[1].split(',').count(), header.len());
+}
+
+#[test]
+fn out_file_is_written_whole_and_by_extension() {
+    let dir = scratch("out");
+    let path = dir.join("result.json");
+    let ex = example();
+    let out = trajwalk(&["run", &ex, "--walks", "3000", "--interior", "3000", "--out", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(doc["frames"][0]["walks"], 3000);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file is left behind: {leftovers:?}");
+    // Writing into a missing directory fails cleanly and leaves nothing.
+    let bad = dir.join("missing/result.json");
+    let out = trajwalk(&["run", &ex, "--walks", "100", "--interior", "100", "--out", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn error_of(bod: Option<&str>, extra: &[&str]) -> String {
+    let dir = scratch("err");
+    let path = dir.join("input.bod");
+    if let Some(text) = bod {
+        std::fs::write(&path, text).unwrap();
+    }
+    let mut args = vec!["run", path.to_str().unwrap(), "--interior", "100"];
+    if !extra.contains(&"--walks") {
+        args.extend_from_slice(&["--walks", "100"]);
+    }
+    args.extend_from_slice(extra);
+    let out = trajwalk(&args);
+    assert_eq!(out.status.code(), Some(1), "bad input must exit 1, not succeed or panic");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+    stderr.trim_end().replace(path.to_str().unwrap(), "input.bod")
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_exit_1() {
+    assert_eq!(error_of(None, &[]), "error: cannot read input.bod: No such file or directory (os error 2)");
+    assert_eq!(error_of(Some("SPHERE 0 0 NaN 1\n"), &[]), "error: input.bod, line 1: SPHERE: 'NaN' is not a finite number");
+    assert_eq!(error_of(Some("SPHERE 0 0 0 0\n"), &[]), "error: input.bod, line 1: SPHERE radius must be positive, got 0");
+    assert_eq!(error_of(Some("SPHERE 0 0 0 -3\n"), &[]), "error: input.bod, line 1: SPHERE radius must be positive, got -3");
+    assert_eq!(error_of(Some("SPHERE 0 0 zero 1\n"), &[]), "error: input.bod, line 1: SPHERE: 'zero' is not a number");
+    assert_eq!(error_of(Some("# empty\n"), &[]), "error: invalid body: input.bod defines no SPHERE");
+    assert_eq!(error_of(Some("SPHERE 0 0 0 1\n"), &["--walks", "0"]), "error: invalid option: --walks must be at least 1");
+    assert_eq!(
+        error_of(Some("SPHERE 0 0 0 1\n"), &["--temperature", "hot"]),
+        "error: invalid option: 'hot' is not a number with an optional unit"
+    );
+    assert_eq!(
+        error_of(Some("SPHERE 0 0 0 1\n"), &["--max-rsd-capacitance=-1"]),
+        "error: invalid option: --max-rsd-capacitance must be a positive percentage, got -1"
+    );
+    assert_eq!(
+        error_of(Some("SPHERE 0 0 0 1\nHUNITS 1 L\n"), &["--viscosity", "1cp"]),
+        "error: transport coefficients need a physical length unit, but input.bod is in generic units (L): set HUNITS"
+    );
+    assert!(error_of(Some("SPHERE 0 0 0 1\n"), &["--launch-radius", "0.5"])
+        .starts_with("error: input.bod: invalid option: launch radius 0.5 does not enclose the body"));
+    let out = trajwalk(&["run", "body.xyz"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: body.xyz: unsupported input format 'xyz': expected a ZENO .bod file"
+    );
+}
+
+#[test]
+fn the_table_is_readable() {
+    let ex = example();
+    let out = trajwalk(&["run", &ex, "--walks", "2000", "--interior", "2000", "--threads", "1"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("2000 walks"));
+    assert!(text.lines().any(|l| l.trim_start().starts_with("capacitance ") && l.contains("+-") && l.trim_end().ends_with("nm")));
+    assert!(text.lines().any(|l| l.contains("diffusion_coefficient") && l.contains("cm^2/s")));
+}

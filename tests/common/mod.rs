@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use trajwalk::body::{Body, BodyOptions};
+use trajwalk::compute::{compute_frame, FrameResult, Sampling};
+use trajwalk::estimate::{Context, Quantity};
+use trajwalk::pool::Pool;
+use trajwalk::units::Conditions;
+
+pub fn body(centers: &[[f64; 3]], radii: &[f64], opts: &BodyOptions) -> Body {
+    Body::new(centers, radii, opts).expect("valid body")
+}
+
+pub fn run(body: &Body, frame_key: u64, sampling: &Sampling, threads: usize) -> FrameResult {
+    let ctx = Context { launch_radius: body.launch_radius, length_meters: Some(1e-10), conditions: Conditions::default() };
+    compute_frame(body, frame_key, sampling, &ctx, &Pool::new(threads).unwrap()).unwrap()
+}
+
+pub fn sampling(walks: u64, interior: u64, seed: u64) -> Sampling {
+    Sampling { walks, interior_samples: interior, seed, ..Default::default() }
+}
+
+/// Asserts |value - reference| <= 4 std for component `k` of `q`.
+pub fn assert_z(r: &FrameResult, q: Quantity, k: usize, reference: f64) {
+    let e = r.get(q).unwrap();
+    let (v, s) = (e.value[k], e.std[k]);
+    assert!(s > 0.0 && s.is_finite(), "{}[{k}]: std {s} must be positive", q.name());
+    let z = (v - reference).abs() / s;
+    assert!(z <= 4.0, "{}[{k}] = {v} +- {s}, reference {reference}: z = {z:.2}", q.name());
+}
+
+pub fn value(r: &FrameResult, q: Quantity) -> f64 {
+    r.get(q).unwrap().value[0]
+}
+
+pub fn std(r: &FrameResult, q: Quantity) -> f64 {
+    r.get(q).unwrap().std[0]
+}
+
+/// Two spheres touching at the origin along the unit vector `axis`.
+pub fn touching(axis: [f64; 3], r1: f64, r2: f64) -> (Vec<[f64; 3]>, Vec<f64>) {
+    (vec![axis.map(|a| a * r1), axis.map(|a| -a * r2)], vec![r1, r2])
+}
+
+/// ../shared/data/NAME when present. Absent: None with a printed reason, or a failure
+/// when TRAJWALK_REQUIRE_SHARED=1 (CI), so CI can never skip these silently.
+pub fn shared_data(name: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("TRAJWALK_REQUIRE_SHARED").is_ok_and(|v| v == "1") {
+        panic!("{} is required (TRAJWALK_REQUIRE_SHARED=1) but absent", path.display());
+    }
+    eprintln!("skipped: {} is absent (a fresh clone has no ../shared)", path.display());
+    None
+}
