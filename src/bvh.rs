@@ -38,8 +38,9 @@ pub struct Node {
 }
 
 pub const LEAF_SIZE: usize = 4;
-/// Traversal stack depth: a visit pushes at most 3 entries, and the depth is about
-/// log4(n / LEAF_SIZE) + 2 for the median-split tree.
+/// Traversal stack depth. A visit pops one entry and pushes at most four, so the stack
+/// holds at most 3 x (wide depth) + 1 entries; the wide depth is at most the binary depth,
+/// which the median split keeps at log2(n / LEAF_SIZE) + 1 <= 31 for any n the body accepts.
 const STACK: usize = 96;
 /// Relative and absolute (in units of the body's extent) slack on f32 box tests, far above
 /// their rounding error (a few f32 ulps).
@@ -100,7 +101,10 @@ impl Bvh {
             return best;
         }
         let xf = [x[0] as f32, x[1] as f32, x[2] as f32];
+        // Entries are (node or first sphere, sphere count, squared box distance); the root
+        // is inner node 0.
         let mut stack = [(0u32, 0u32, 0.0f32); STACK];
+        stack[0] = (0, 0, 0.0);
         let mut top = 1;
         while top > 0 {
             top -= 1;
@@ -157,6 +161,7 @@ impl Bvh {
         let xf = [x[0] as f32, x[1] as f32, x[2] as f32];
         let slack2 = self.slack * self.slack;
         let mut stack = [(0u32, 0u32); STACK];
+        stack[0] = (0, 0);
         let mut top = 1;
         while top > 0 {
             top -= 1;
@@ -310,10 +315,15 @@ mod tests {
     use crate::rng::Stream;
 
     fn random_spheres(n: usize, seed: u64) -> Vec<Sphere> {
+        random_spheres_in(n, seed, 10.0)
+    }
+
+    /// `n` spheres with centres uniform in the cube of half-width `half`.
+    fn random_spheres_in(n: usize, seed: u64, half: f64) -> Vec<Sphere> {
         let mut rng = Stream::new(seed, 0, 0, 0);
         (0..n)
             .map(|_| Sphere {
-                center: [0, 1, 2].map(|_| (rng.uniform() * 20.0 - 10.0) as f32),
+                center: [0, 1, 2].map(|_| ((rng.uniform() * 2.0 - 1.0) * half) as f32),
                 radius: (0.3 + rng.uniform() * 1.5) as f32,
             })
             .collect()
@@ -354,6 +364,24 @@ mod tests {
             if n >= 57 {
                 assert!(inside > 0, "the test must exercise points inside the body");
             }
+        }
+    }
+
+    #[test]
+    fn a_deep_tree_stays_exact() {
+        // 20,000 spheres (a wide tree 7 levels deep) at protein density: exercises the stack
+        // bound and the f32 box slack far from the root.
+        let mut spheres = random_spheres_in(20_000, 21, 60.0);
+        let original = spheres.clone();
+        let bvh = Bvh::build(&mut spheres);
+        let mut rng = Stream::new(22, 0, 0, 0);
+        let mut hint = 0;
+        for _ in 0..300 {
+            let x = [0, 1, 2].map(|_| rng.uniform() * 150.0 - 75.0);
+            let brute = original.iter().map(|s| sphere_distance(s, x)).fold(f64::INFINITY, f64::min);
+            assert_eq!(bvh.distance(&spheres, x, f64::NEG_INFINITY, &mut hint), brute);
+            let brute_in = original.iter().any(|s| sphere_distance(s, x) < 0.0);
+            assert_eq!(bvh.contains(&spheres, x), brute_in);
         }
     }
 
