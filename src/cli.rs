@@ -5,12 +5,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use trajwalk::body::{Body, BodyOptions, Launch};
-use trajwalk::compute::{compute_frame, Sampling};
-use trajwalk::estimate::Context;
-use trajwalk::io::bod;
-use trajwalk::output::{self, FrameReport, Plan};
+use trajwalk::body::{BodyOptions, Launch};
+use trajwalk::compute::Sampling;
+use trajwalk::job::{Job, JobOptions};
+use trajwalk::output::{self, FrameReport, Plan, Style};
 use trajwalk::pool::Pool;
+use trajwalk::radii::{Radii, RadiiKey, RadiiTable};
+use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
 use trajwalk::units::{self, Conditions};
 
 #[derive(Parser)]
@@ -22,7 +23,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Compute every observable of the input's body and print them.
+    /// Compute every observable of every selected frame of the input and print them.
     Run(RunArgs),
 }
 
@@ -50,10 +51,72 @@ fn count(s: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RadiiKeyArg {
+    Element,
+    Name,
+    Type,
+}
+
+/// A comma-separated list of whole numbers ("0,49,97"); a type of its own because clap
+/// reads a bare `Vec` as a repeated option.
+#[derive(Clone, Debug)]
+pub struct IndexList(pub Vec<u64>);
+
+fn list(s: &str) -> Result<IndexList, String> {
+    s.split(',').map(|p| p.trim().parse().map_err(|_| format!("'{p}' is not a whole number"))).collect::<Result<_, _>>().map(IndexList)
+}
+
 #[derive(Args)]
 pub struct RunArgs {
-    /// Input body: a ZENO .bod file.
+    /// Input: a trajectory (.h5md/.h5: H5MD or WepyHDF5; .pdb, one frame per MODEL) or a
+    /// ZENO .bod body.
     pub input: PathBuf,
+    /// PDB file naming the atoms of an H5MD or wepy input (elements, residues, bonds).
+    #[arg(long, value_name = "PDB")]
+    pub topology: Option<PathBuf>,
+    /// H5MD particles group (default: the only or first one).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// wepy runs to read, e.g. 0 or 0,2 (default: all, in order).
+    #[arg(long, value_parser = list, value_name = "R[,R...]")]
+    pub run: Option<IndexList>,
+    /// wepy trajectories of each run to read (default: all, in order).
+    #[arg(long, value_parser = list, value_name = "T[,T...]")]
+    pub traj: Option<IndexList>,
+    /// Atoms that make the body, e.g. "protein and not element H" (see the README).
+    #[arg(long, value_name = "SELECTION")]
+    pub select: Option<String>,
+    /// Radii: a built-in table (bondi) or a file of `<key> <radius>` lines, in Angstrom.
+    #[arg(long, value_name = "TABLE|FILE", conflicts_with = "radius")]
+    pub radii: Option<String>,
+    /// What radii are looked up by.
+    #[arg(long, value_enum, default_value = "element")]
+    pub radii_key: RadiiKeyArg,
+    /// One radius in Angstrom for every atom (coarse-grained beads, files without elements).
+    #[arg(long, value_name = "R")]
+    pub radius: Option<f64>,
+    /// Multiplies every radius (above 1 adds a hydration shell).
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    pub radius_scale: f64,
+    /// First frame (position in the input's sequence).
+    #[arg(long, conflicts_with = "frames")]
+    pub start: Option<usize>,
+    /// Frame to stop before.
+    #[arg(long, conflicts_with = "frames")]
+    pub stop: Option<usize>,
+    /// Every STEP-th frame.
+    #[arg(long, conflicts_with = "frames")]
+    pub step: Option<usize>,
+    /// Exactly these frames, e.g. 0,49,97.
+    #[arg(long, value_parser = list, value_name = "F[,F...]")]
+    pub frames: Option<IndexList>,
+    /// Do not make molecules split across the periodic box whole.
+    #[arg(long)]
+    pub no_unwrap: bool,
+    /// Unit of the coordinates when the file does not say (nm, Angstrom, pm).
+    #[arg(long, value_name = "UNIT")]
+    pub length_unit: Option<String>,
     /// Exterior walks (the cap when a --max-rsd-capacitance/polarizability target is set).
     #[arg(long, default_value = "1e6", value_parser = count)]
     pub walks: u64,
@@ -128,6 +191,40 @@ impl RunArgs {
         })
     }
 
+    fn open_options(&self) -> OpenOptions {
+        OpenOptions {
+            topology: self.topology.clone(),
+            group: self.group.clone(),
+            runs: self.run.clone().map(|l| l.0),
+            trajs: self.traj.clone().map(|l| l.0),
+            length_unit: self.length_unit.clone(),
+            no_cell: self.no_unwrap,
+        }
+    }
+
+    fn radii(&self) -> Result<Option<Radii>> {
+        let key = match self.radii_key {
+            RadiiKeyArg::Element => RadiiKey::Element,
+            RadiiKeyArg::Name => RadiiKey::Name,
+            RadiiKeyArg::Type => RadiiKey::Type,
+        };
+        Ok(match (&self.radii, self.radius) {
+            (_, Some(r)) => Some(Radii::Uniform(r)),
+            (Some(spec), None) => Some(Radii::Table { table: RadiiTable::named_or_file(spec)?, key }),
+            (None, None) if !matches!(self.radii_key, RadiiKeyArg::Element) => {
+                bail!("--radii-key {} needs --radii FILE: the built-in table is by element", self.radii_key.to_possible_value().unwrap().get_name())
+            }
+            (None, None) => None,
+        })
+    }
+
+    fn frame_selection(&self) -> FrameSelection {
+        match &self.frames {
+            Some(list) => FrameSelection::List(list.0.iter().map(|&f| f as usize).collect()),
+            None => FrameSelection::Slice { start: self.start, stop: self.stop, step: self.step.unwrap_or(1) },
+        }
+    }
+
     fn sampling(&self) -> Sampling {
         Sampling {
             walks: self.walks,
@@ -145,85 +242,144 @@ pub fn run(args: &RunArgs) -> Result<()> {
     sampling.validate()?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = Pool::new(threads)?;
-    let extension = args.input.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    if extension != "bod" {
-        bail!(
-            "{}: unsupported input format '{}': expected a ZENO .bod file",
-            args.input.display(),
-            if extension.is_empty() { "(no extension)" } else { &extension }
-        );
-    }
-    let input = bod::read(&args.input)?;
-    let conditions = input.conditions.overridden_by(&args.conditions()?);
-    if !conditions.is_empty() && input.length_unit.meters.is_none() {
-        bail!("transport coefficients need a physical length unit, but {} is in generic units (L): set HUNITS", args.input.display());
-    }
-    let body_options = BodyOptions {
-        launch: match args.launch {
-            LaunchArg::Tight => Launch::Tight,
-            LaunchArg::Zeno => Launch::Zeno,
+    let trajectory = Trajectory::open(&args.input, &args.open_options())?;
+    let opts = JobOptions {
+        select: args.select.clone(),
+        radii: args.radii()?,
+        radius_scale: args.radius_scale,
+        unwrap: !args.no_unwrap,
+        frames: args.frame_selection(),
+        body: BodyOptions {
+            launch: match args.launch {
+                LaunchArg::Tight => Launch::Tight,
+                LaunchArg::Zeno => Launch::Zeno,
+            },
+            launch_radius: args.launch_radius,
+            skin_thickness: args.skin_thickness,
         },
-        launch_radius: args.launch_radius.or(input.launch_radius),
-        skin_thickness: args.skin_thickness.or(input.skin_thickness),
+        sampling,
+        conditions: args.conditions()?,
     };
-    let body = Body::new(&input.centers, &input.radii, &body_options)
-        .with_context(|| format!("{}", args.input.display()))?;
-    let ctx = Context {
-        launch_radius: body.launch_radius,
-        length_meters: input.length_unit.meters,
-        conditions: conditions.clone(),
-    };
-    let result = compute_frame(&body, 0, &sampling, &ctx, &pool)?;
+    let job = Job::prepare(trajectory, &opts)?;
     let plan = Plan {
         strategy: if pool.threads() == 1 { "serial".into() } else { "threads".into() },
         threads: pool.threads(),
         reason: format!(
-            "one body: its walks run in fixed blocks of {} shared by {} thread{}; results do not depend on the thread count",
+            "frames in sequence, read ahead by a reader thread; each frame's walks run in fixed blocks of {} shared by {} thread{}; results do not depend on the thread count",
             trajwalk::walk::BLOCK,
             pool.threads(),
             if pool.threads() == 1 { "" } else { "s" }
         ),
     };
-    let frames = [FrameReport { frame: 0, length_unit: &input.length_unit, result: &result }];
+    let t = &job.trajectory;
     let input_name = args.input.display().to_string();
-    let text = match args.format() {
-        Format::Json => {
-            let parameters = json!({
-                "sampling": sampling,
-                "launch": body_options.launch,
-                "launch_radius": body_options.launch_radius,
-                "skin_thickness": body_options.skin_thickness,
-                "conditions": conditions,
-            });
-            serde_json::to_string_pretty(&output::document(&input_name, parameters, &plan, &frames))? + "\n"
-        }
-        Format::Csv => output::csv(&frames)?,
-        Format::Table => output::table(&input_name, &plan, &frames),
+    let parameters = json!({
+        "sampling": job.sampling,
+        "launch": job.body.launch,
+        "launch_radius": job.body.launch_radius,
+        "skin_thickness": job.body.skin_thickness,
+        "conditions": job.conditions,
+        "format": t.format.name(),
+        "selection": args.select,
+        "atoms_selected": job.atoms.len(),
+        "atoms_in_input": t.topology.len(),
+        "radii": radii_description(args),
+        "radius_scale": args.radius_scale,
+        "unwrap": job.unwrap,
+        "frames_in_input": t.len(),
+        "frames_selected": job.frames.len(),
+    });
+    let style = match args.format() {
+        Format::Json => Style::Json,
+        Format::Csv => Style::Csv,
+        Format::Table => Style::Table,
     };
-    match &args.out {
-        Some(path) => write_atomically(path, text.as_bytes())?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    let destination = Destination::open(args.out.as_deref())?;
+    let mut report = output::Report::begin(destination, style, &input_name, parameters, &plan)?;
+    let (mut done, mut unconverged) = (0usize, 0usize);
+    let outcome = job.run(&pool, |info, result| {
+        let frame = FrameReport {
+            info,
+            length_unit: &t.length_unit,
+            time_unit: t.time_unit.as_deref(),
+            spheres: job.atoms.len(),
+            result: &result,
+        };
+        report.frame(&frame).map_err(|error| trajwalk::Error::Io { path: args.out.clone().unwrap_or("stdout".into()), error })?;
+        done += 1;
+        unconverged += usize::from(!result.converged);
+        Ok(())
+    });
+    if let (Err(e), 0) = (&outcome, done) {
+        return Err(anyhow::anyhow!("{e}"));
     }
-    if !result.converged {
-        eprintln!("warning: the target relative std was not reached within the walk cap; raise --walks or --interior");
+    let mut footer = serde_json::Map::new();
+    footer.insert("frames_computed".into(), json!(done));
+    footer.insert("peak_memory_bytes".into(), json!(peak_memory_bytes()));
+    report.finish(&footer)?.commit()?;
+    if unconverged > 0 {
+        eprintln!("warning: the target relative std was not reached within the walk cap in {unconverged} frame(s); raise --walks or --interior");
     }
+    outcome.with_context(|| format!("stopped after {done} of {} frames; the {done} computed were written", job.frames.len()))?;
     Ok(())
 }
 
-/// Writes through a temporary file in the same directory and renames it into place, so a
-/// reader never sees a half-written result and a failure leaves any old file intact.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().with_context(|| format!("{} is not a file name", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+fn radii_description(args: &RunArgs) -> serde_json::Value {
+    match (&args.radii, args.radius) {
+        (_, Some(r)) => json!({"uniform": r}),
+        (Some(spec), None) => json!({"table": spec, "key": args.radii_key.to_possible_value().unwrap().get_name()}),
+        (None, None) => json!({"table": "bondi", "key": "element"}),
     }
-    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The process's peak resident memory (Linux's VmHWM), so a run shows what it needed.
+fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Where results go: standard output, or a file written through a temporary file in the
+/// same directory and renamed into place at the end (also when a run stops early, so the
+/// frames it computed are kept), so a reader never sees a half-written result file.
+enum Destination {
+    Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
+    File { path: PathBuf, tmp: PathBuf, file: std::io::BufWriter<std::fs::File> },
+}
+
+impl Destination {
+    fn open(out: Option<&Path>) -> Result<Destination> {
+        let Some(path) = out else { return Ok(Destination::Stdout(std::io::BufWriter::new(std::io::stdout().lock()))) };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = path.file_name().with_context(|| format!("{} is not a file name", path.display()))?;
+        let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(Destination::File { path: path.into(), tmp, file: std::io::BufWriter::new(file) })
+    }
+
+    fn commit(self) -> Result<()> {
+        let Destination::File { path, tmp, file } = self else { return Ok(()) };
+        let result = file.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all()).and_then(|()| std::fs::rename(&tmp, &path));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+impl Write for Destination {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Destination::Stdout(w) => w.write(buf),
+            Destination::File { file, .. } => file.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Destination::Stdout(w) => w.flush(),
+            Destination::File { file, .. } => file.flush(),
+        }
+    }
 }

@@ -16,6 +16,10 @@ pub enum Error {
         line: usize,
         message: String,
     },
+    /// A problem with an input file that is not tied to one line: a missing dataset,
+    /// a shape that disagrees with the topology, an unknown unit, NaN coordinates.
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
     #[error("invalid body: {0}")]
     Body(String),
     #[error("invalid option: {0}")]

@@ -3,8 +3,10 @@
 //! walk-on-spheres, for every frame of a trajectory, with Monte Carlo uncertainties, and
 //! bit-for-bit reproducible on the CPU whatever the thread count.
 //!
-//! The pipeline, one module each: an input file ([`io`]) gives spheres; [`body`] turns them
-//! into a body with its launch sphere and [`bvh`]; [`walk`] runs walks and interior samples
+//! The pipeline, one module each: an input file ([`io`]) opens as a [`trajectory`] of frames
+//! with a [`topology`]; a [`job`] settles the atoms ([`select`]), their [`radii`] and the
+//! frames, and [`stream`]s chunks of frames from a reader thread; each frame is made whole
+//! ([`pbc`]) and [`body`] turns its spheres into a body with its launch sphere and [`bvh`]; [`walk`] runs walks and interior samples
 //! on it with counter-based random numbers ([`rng`]) into block tallies; [`compute`] runs
 //! blocks on a [`pool`] of threads until the stopping rule holds; [`estimate`] turns tallies
 //! into observables with jackknife uncertainties; [`output`] writes them.
@@ -15,9 +17,16 @@ pub mod compute;
 pub mod error;
 pub mod estimate;
 pub mod io;
+pub mod job;
 pub mod output;
+pub mod pbc;
 pub mod pool;
+pub mod radii;
 pub mod rng;
+pub mod select;
+pub mod stream;
+pub mod topology;
+pub mod trajectory;
 pub mod units;
 pub mod vec3;
 pub mod walk;

@@ -1,6 +1,6 @@
 //! Results as the JSON contract, CSV and a readable table.
 //!
-//! The JSON document is `{"version", "input", "parameters", "plan", "frames": [...]}`; each
+//! The JSON document is `{"version", "input", "parameters", "plan", "frames": [...], ...}`; each
 //! frame holds `frame`, `length_unit`, `walks`, `interior_samples` and every quantity as
 //! `{"value", "std"}` (nested arrays for tensors, arrays for eigenvalues). The physical
 //! quantities add `"unit"`; those with ZENO's fixed model uncertainty add `"model_std"`,
@@ -8,9 +8,11 @@
 
 use crate::compute::FrameResult;
 use crate::estimate::{Estimate, Shape};
+use crate::trajectory::FrameInfo;
 use crate::units::LengthUnit;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::io::Write;
 
 /// How a run was executed, and why.
 #[derive(Clone, Debug, Serialize)]
@@ -22,8 +24,11 @@ pub struct Plan {
 
 /// One computed frame with what is needed to report it.
 pub struct FrameReport<'a> {
-    pub frame: usize,
+    pub info: &'a FrameInfo,
     pub length_unit: &'a LengthUnit,
+    pub time_unit: Option<&'a str>,
+    /// Spheres in the body (the selected atoms).
+    pub spheres: usize,
     pub result: &'a FrameResult,
 }
 
@@ -53,7 +58,20 @@ fn quantity_json(e: &Estimate, length_unit: &str) -> Value {
 pub fn frame_json(f: &FrameReport) -> Value {
     let r = f.result;
     let mut m = Map::new();
-    m.insert("frame".into(), json!(f.frame));
+    m.insert("frame".into(), json!(f.info.index));
+    if let Some(t) = f.info.time {
+        m.insert("time".into(), json!(t));
+        m.insert("time_unit".into(), json!(f.time_unit));
+    }
+    if let Some(s) = f.info.step {
+        m.insert("step".into(), json!(s));
+    }
+    if let Some(w) = f.info.wepy {
+        m.insert("run".into(), json!(w.run));
+        m.insert("traj".into(), json!(w.traj));
+        m.insert("cycle".into(), json!(w.cycle));
+    }
+    m.insert("spheres".into(), json!(f.spheres));
     m.insert("length_unit".into(), json!(f.length_unit.name));
     m.insert("walks".into(), json!(r.walks));
     m.insert("interior_samples".into(), json!(r.interior_samples));
@@ -68,16 +86,6 @@ pub fn frame_json(f: &FrameReport) -> Value {
     Value::Object(m)
 }
 
-pub fn document(input: &str, parameters: Value, plan: &Plan, frames: &[FrameReport]) -> Value {
-    json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "input": input,
-        "parameters": parameters,
-        "plan": plan,
-        "frames": frames.iter().map(frame_json).collect::<Vec<_>>(),
-    })
-}
-
 fn component_suffixes(shape: Shape) -> &'static [&'static str] {
     match shape {
         Shape::Scalar => &[""],
@@ -86,37 +94,39 @@ fn component_suffixes(shape: Shape) -> &'static [&'static str] {
     }
 }
 
-/// One row per frame: frame, walks, interior_samples, then value and std columns for every
-/// component of every quantity. Header first.
-pub fn csv(frames: &[FrameReport]) -> Result<String, csv::Error> {
-    let mut w = csv::Writer::from_writer(vec![]);
-    if let Some(first) = frames.first() {
-        let mut header = vec!["frame".to_string(), "length_unit".into(), "walks".into(), "interior_samples".into()];
-        for e in &first.result.estimates {
-            for s in component_suffixes(e.quantity.shape()) {
-                header.push(format!("{}{s}", e.quantity.name()));
-                header.push(format!("{}{s}_std", e.quantity.name()));
-            }
-        }
-        w.write_record(&header)?;
+/// The CSV header: frame, time, step (and run, traj, cycle for wepy input), spheres,
+/// length_unit, walks, interior_samples, then value and std columns for every component of
+/// every quantity.
+fn csv_header(f: &FrameReport) -> Vec<String> {
+    let mut header = vec!["frame".to_string(), "time".into(), "step".into()];
+    if f.info.wepy.is_some() {
+        header.extend(["run".into(), "traj".into(), "cycle".into()]);
     }
-    for f in frames {
-        let mut row = vec![
-            f.frame.to_string(),
-            f.length_unit.name.clone(),
-            f.result.walks.to_string(),
-            f.result.interior_samples.to_string(),
-        ];
-        for e in &f.result.estimates {
-            for (v, s) in e.value.iter().zip(&e.std) {
-                row.push(v.to_string());
-                row.push(s.to_string());
-            }
+    header.extend(["spheres".into(), "length_unit".into(), "walks".into(), "interior_samples".into()]);
+    for e in &f.result.estimates {
+        for s in component_suffixes(e.quantity.shape()) {
+            header.push(format!("{}{s}", e.quantity.name()));
+            header.push(format!("{}{s}_std", e.quantity.name()));
         }
-        w.write_record(&row)?;
     }
-    let bytes = w.into_inner().map_err(|e| e.into_error())?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    header
+}
+
+/// A frame's CSV row; a column the input has no value for (time, step) is left empty.
+fn csv_row(f: &FrameReport) -> Vec<String> {
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    let mut row = vec![f.info.index.to_string(), opt(f.info.time.map(|t| t.to_string())), opt(f.info.step.map(|s| s.to_string()))];
+    if let Some(w) = f.info.wepy {
+        row.extend([w.run.to_string(), w.traj.to_string(), w.cycle.to_string()]);
+    }
+    row.extend([f.spheres.to_string(), f.length_unit.name.clone(), f.result.walks.to_string(), f.result.interior_samples.to_string()]);
+    for e in &f.result.estimates {
+        for (v, s) in e.value.iter().zip(&e.std) {
+            row.push(v.to_string());
+            row.push(s.to_string());
+        }
+    }
+    row
 }
 
 /// A value and its std to the digits the std justifies (two significant digits of std).
@@ -137,13 +147,19 @@ pub fn format_uncertain(value: f64, std: f64) -> String {
     format!("{value:.decimals$} +- {std:.decimals$}")
 }
 
-pub fn table(input: &str, plan: &Plan, frames: &[FrameReport]) -> String {
+fn table_frame(input: &str, plan: &Plan, f: &FrameReport) -> String {
     let mut out = String::new();
-    for f in frames {
+    {
         let r = f.result;
         out.push_str(&format!(
-            "{input}, frame {}: {} walks ({} hit), {} interior samples, {} thread{} ({}), {:.2} s{}\n",
-            f.frame,
+            "{input}, frame {}{}: {} spheres, {} walks ({} hit), {} interior samples, {} thread{} ({}), {:.2} s{}\n",
+            f.info.index,
+            match (f.info.wepy, f.info.time) {
+                (Some(w), _) => format!(" (run {}, traj {}, cycle {})", w.run, w.traj, w.cycle),
+                (None, Some(t)) => format!(" (time {t} {})", f.time_unit.unwrap_or("")),
+                (None, None) => String::new(),
+            },
+            f.spheres,
             r.walks,
             r.hits,
             r.interior_samples,
@@ -182,6 +198,75 @@ pub fn table(input: &str, plan: &Plan, frames: &[FrameReport]) -> String {
         }
     }
     out
+}
+
+/// How results are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Json,
+    Csv,
+    Table,
+}
+
+/// Results written frame by frame as they are computed, so memory does not grow with the
+/// trajectory and a run that stops early has written every frame it computed. The JSON
+/// document is `{"version", "input", "parameters", "plan", "frames": [...]}` and then the
+/// fields given to `finish`.
+pub struct Report<W: Write> {
+    out: W,
+    style: Style,
+    input: String,
+    plan: Plan,
+    frames: usize,
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+impl<W: Write> Report<W> {
+    pub fn begin(mut out: W, style: Style, input: &str, parameters: Value, plan: &Plan) -> std::io::Result<Self> {
+        if style == Style::Json {
+            let head = json!({"version": env!("CARGO_PKG_VERSION"), "input": input, "parameters": parameters, "plan": plan});
+            let text = serde_json::to_string_pretty(&head)?;
+            let open = text.strip_suffix("\n}").unwrap_or(&text);
+            write!(out, "{open},\n  \"frames\": [")?;
+        }
+        Ok(Report { out, style, input: input.into(), plan: plan.clone(), frames: 0 })
+    }
+
+    pub fn frame(&mut self, f: &FrameReport) -> std::io::Result<()> {
+        match self.style {
+            Style::Json => {
+                let text = serde_json::to_string_pretty(&frame_json(f))?;
+                write!(self.out, "{}\n{}", if self.frames == 0 { "" } else { "," }, indent(&text, "    "))?;
+            }
+            Style::Csv => {
+                let mut w = csv::WriterBuilder::new().from_writer(vec![]);
+                if self.frames == 0 {
+                    w.write_record(csv_header(f))?;
+                }
+                w.write_record(csv_row(f))?;
+                self.out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
+            }
+            Style::Table => self.out.write_all(table_frame(&self.input, &self.plan, f).as_bytes())?,
+        }
+        self.frames += 1;
+        self.out.flush()
+    }
+
+    /// Closes the document with `footer`'s fields (JSON only) and hands the writer back.
+    pub fn finish(mut self, footer: &Map<String, Value>) -> std::io::Result<W> {
+        if self.style == Style::Json {
+            write!(self.out, "{}]", if self.frames == 0 { "" } else { "\n  " })?;
+            for (k, v) in footer {
+                write!(self.out, ",\n  {}: {}", serde_json::to_string(k)?, indent(&serde_json::to_string_pretty(v)?, "  ").trim_start())?;
+            }
+            writeln!(self.out, "\n}}")?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
 }
 
 #[cfg(test)]

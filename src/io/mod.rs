@@ -1,3 +1,7 @@
-//! Readers that turn input files into bodies.
+//! Readers that turn input files into trajectories of atoms (or, for .bod, a body).
 
 pub mod bod;
+pub mod h5md;
+pub mod hdf5;
+pub mod pdb;
+pub mod wepy;

@@ -1,6 +1,18 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod h5;
+
+/// Held while a test writes an HDF5 file and while it starts a child process. HDF5 opens
+/// files without close-on-exec and locks them, so a child forked while another test thread
+/// has a file open inherits the descriptor and its lock, and the file's own reader then
+/// fails with "unable to lock file" for as long as that child lives.
+pub static HDF5_FORK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn hdf5_fork_lock() -> std::sync::MutexGuard<'static, ()> {
+    HDF5_FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 use std::path::PathBuf;
 use trajwalk::body::{Body, BodyOptions};
 use trajwalk::compute::{compute_frame, FrameResult, Sampling};

@@ -1,0 +1,158 @@
+//! A job: which frames of which input become which bodies, settled once before any walk
+//! runs (selection, radii, frame list, chunking), so every way of running it (serial, in
+//! threads, later over frames in parallel or on a GPU) builds exactly the same body for a
+//! frame and seeds it with the same key.
+
+use crate::body::{Body, BodyOptions};
+use crate::compute::{compute_frame, FrameResult, Sampling};
+use crate::error::{Error, Result};
+use crate::estimate::Context;
+use crate::pbc;
+use crate::pool::Pool;
+use crate::radii::{self, Radii};
+use crate::select::Selection;
+use crate::stream::FrameStream;
+use crate::topology::Topology;
+use crate::trajectory::{Chunk, Format, Frame, FrameInfo, FrameSelection, Trajectory};
+use crate::units::Conditions;
+use std::ops::Range;
+
+/// What the user asked for, before it is checked against the input.
+#[derive(Clone, Debug)]
+pub struct JobOptions {
+    pub select: Option<String>,
+    /// None: the input's own radii (.bod), else Bondi by element.
+    pub radii: Option<Radii>,
+    pub radius_scale: f64,
+    pub unwrap: bool,
+    pub frames: FrameSelection,
+    pub body: BodyOptions,
+    pub sampling: Sampling,
+    pub conditions: Conditions,
+}
+
+/// Bytes of coordinates one chunk should hold: large enough that a hyperslab read costs
+/// little per frame, small enough that a few queued chunks stay far below the 100 MB a
+/// 20,000-atom trajectory must run in.
+const CHUNK_BYTES: usize = 2 << 20;
+const MAX_CHUNK_FRAMES: usize = 256;
+/// Chunks read ahead of the compute.
+pub const READ_AHEAD: usize = 2;
+
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub trajectory: Trajectory,
+    /// Selected atoms, ascending indices into the input's atoms.
+    pub atoms: Vec<usize>,
+    /// The atom range read from the file: the selection's span, so a protein at the head
+    /// of a solvated system is read without its water.
+    pub read: Range<usize>,
+    /// The selected atoms' topology (names and bonds), for the unwrap.
+    pub topology: Topology,
+    pub radii: Vec<f64>,
+    pub frames: Vec<usize>,
+    pub unwrap: bool,
+    pub body: BodyOptions,
+    pub sampling: Sampling,
+    pub conditions: Conditions,
+}
+
+impl Job {
+    pub fn prepare(trajectory: Trajectory, opts: &JobOptions) -> Result<Job> {
+        opts.sampling.validate()?;
+        let all = &trajectory.topology;
+        let atoms = match &opts.select {
+            Some(s) => Selection::parse(s)?.matches(all)?,
+            None => (0..all.len()).collect(),
+        };
+        let topology = all.subset(&atoms);
+        let mut body = opts.body.clone();
+        let mut conditions = opts.conditions.clone();
+        let radii = match (&trajectory.format, &opts.radii) {
+            (Format::Bod(input), None) => {
+                body.launch_radius = body.launch_radius.or(input.launch_radius);
+                body.skin_thickness = body.skin_thickness.or(input.skin_thickness);
+                conditions = input.conditions.overridden_by(&conditions);
+                let scale = opts.radius_scale;
+                if !(scale.is_finite() && scale > 0.0) {
+                    return Err(Error::Option(format!("--radius-scale must be a positive number, got {scale}")));
+                }
+                atoms.iter().map(|&i| input.radii[i] * scale).collect()
+            }
+            (Format::Bod(_), Some(_)) => {
+                return Err(Error::Option("--radii and --radius do not apply to a .bod input, whose spheres carry their radii".into()))
+            }
+            (_, Some(r)) => radii::assign(&topology, r, opts.radius_scale)?,
+            (_, None) => radii::assign(
+                &topology,
+                &Radii::Table { table: radii::RadiiTable::bondi(), key: radii::RadiiKey::Element },
+                opts.radius_scale,
+            )?,
+        };
+        if !conditions.is_empty() && trajectory.length_unit.meters.is_none() {
+            return Err(Error::Option(format!(
+                "transport coefficients need a physical length unit, but {} is in generic units (L): set HUNITS",
+                trajectory.path.display()
+            )));
+        }
+        let frames = opts.frames.resolve(trajectory.len())?;
+        let read = atoms[0]..atoms[atoms.len() - 1] + 1;
+        Ok(Job { trajectory, atoms, read, topology, radii, frames, unwrap: opts.unwrap, body, sampling: opts.sampling.clone(), conditions })
+    }
+
+    /// The frames to compute, in reading chunks.
+    pub fn chunks(&self) -> Vec<Chunk> {
+        let bytes_per_frame = self.read.len() * 3 * std::mem::size_of::<f64>();
+        let per_chunk = (CHUNK_BYTES / bytes_per_frame.max(1)).clamp(1, MAX_CHUNK_FRAMES);
+        self.trajectory.chunks(&self.frames, per_chunk)
+    }
+
+    /// Reads the job's frames ahead of the caller, in order.
+    pub fn stream(&self) -> FrameStream {
+        FrameStream::spawn(&self.trajectory, self.read.clone(), self.chunks(), READ_AHEAD)
+    }
+
+    /// The selected atoms of a frame, checked and made whole, as a body.
+    pub fn body(&self, frame: &Frame) -> Result<Body> {
+        let mut centers: Vec<[f64; 3]> = self.atoms.iter().map(|&i| frame.positions[i - self.read.start]).collect();
+        if let Some(k) = centers.iter().position(|c| !c.iter().all(|v| v.is_finite())) {
+            let i = self.atoms[k];
+            return Err(Error::Input {
+                path: self.trajectory.path.clone(),
+                message: format!(
+                    "frame {}: atom {i} ({}) has a non-finite coordinate {:?}",
+                    frame.info.index,
+                    self.trajectory.topology.atoms[i].name,
+                    centers[k]
+                ),
+            });
+        }
+        if let (true, Some(cell)) = (self.unwrap, &frame.cell) {
+            pbc::make_whole(&mut centers, cell, &self.topology.bonds);
+        }
+        Body::new(&centers, &self.radii, &self.body)
+            .map_err(|e| Error::Input { path: self.trajectory.path.clone(), message: format!("frame {}: {e}", frame.info.index) })
+    }
+
+    /// One frame's observables: the same numbers whoever calls it, on however many threads.
+    pub fn compute(&self, frame: &Frame, pool: &Pool) -> Result<FrameResult> {
+        let body = self.body(frame)?;
+        let ctx = Context {
+            launch_radius: body.launch_radius,
+            length_meters: self.trajectory.length_unit.meters,
+            conditions: self.conditions.clone(),
+        };
+        compute_frame(&body, frame.info.key, &self.sampling, &ctx, pool)
+    }
+
+    /// Every frame in order, each on all of `pool`'s threads, reading ahead; `sink` gets each
+    /// result as soon as it exists, so an error later loses nothing computed before it.
+    pub fn run(&self, pool: &Pool, mut sink: impl FnMut(&FrameInfo, FrameResult) -> Result<()>) -> Result<()> {
+        for frame in self.stream() {
+            let frame = frame?;
+            let result = self.compute(&frame, pool)?;
+            sink(&frame.info, result)?;
+        }
+        Ok(())
+    }
+}

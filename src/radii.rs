@@ -1,0 +1,187 @@
+//! Atom radii: the sphere each atom becomes. A built-in van der Waals table, or a user's
+//! `<key> <radius>` file, looked up by element, atom name or atom type, then scaled (a
+//! hydration shell is a scale above 1). Radii are in Angstrom, like the coordinates
+//! readers produce.
+
+use crate::error::{Error, Result};
+use crate::topology::Topology;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Bondi (J. Phys. Chem. 68, 441, 1964), completed for the main-group elements Bondi
+/// left out by Mantina et al. (J. Phys. Chem. A 113, 5806, 2009). Transition metals
+/// without a published van der Waals radius of this kind (Fe, Mn, Co, ...) are absent
+/// on purpose: a guessed radius would be a silently wrong number, so they must come from
+/// `--radii FILE`.
+const BONDI: &[(&str, f64)] = &[
+    ("H", 1.20), ("He", 1.40), ("Li", 1.82), ("Be", 1.53), ("B", 1.92), ("C", 1.70), ("N", 1.55), ("O", 1.52),
+    ("F", 1.47), ("Ne", 1.54), ("Na", 2.27), ("Mg", 1.73), ("Al", 1.84), ("Si", 2.10), ("P", 1.80), ("S", 1.80),
+    ("Cl", 1.75), ("Ar", 1.88), ("K", 2.75), ("Ca", 2.31), ("Ni", 1.63), ("Cu", 1.40), ("Zn", 1.39), ("Ga", 1.87),
+    ("Ge", 2.11), ("As", 1.85), ("Se", 1.90), ("Br", 1.85), ("Kr", 2.02), ("Rb", 3.03), ("Sr", 2.49), ("Pd", 1.63),
+    ("Ag", 1.72), ("Cd", 1.58), ("In", 1.93), ("Sn", 2.17), ("Sb", 2.06), ("Te", 2.06), ("I", 1.98), ("Xe", 2.16),
+    ("Cs", 3.43), ("Ba", 2.68), ("Pt", 1.72), ("Au", 1.66), ("Hg", 1.55), ("Tl", 1.96), ("Pb", 2.02), ("Bi", 2.07),
+    ("Po", 1.97), ("At", 2.02), ("Rn", 2.20), ("Fr", 3.48), ("Ra", 2.83), ("U", 1.86),
+];
+
+/// Which attribute of an atom its radius is looked up by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RadiiKey {
+    Element,
+    Name,
+    Type,
+}
+
+/// A radius per key; keys compare without regard to case, as PDB and force-field
+/// files disagree on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RadiiTable {
+    pub source: String,
+    radii: BTreeMap<String, f64>,
+}
+
+impl RadiiTable {
+    pub fn bondi() -> RadiiTable {
+        RadiiTable {
+            source: "bondi".into(),
+            radii: BONDI.iter().map(|&(k, r)| (k.to_ascii_uppercase(), r)).collect(),
+        }
+    }
+
+    /// A built-in table by name, else a file of `<key> <radius>` lines (# starts a comment).
+    pub fn named_or_file(spec: &str) -> Result<RadiiTable> {
+        if spec.eq_ignore_ascii_case("bondi") {
+            return Ok(RadiiTable::bondi());
+        }
+        let path = Path::new(spec);
+        let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.into(), error })?;
+        RadiiTable::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<RadiiTable> {
+        let mut radii = BTreeMap::new();
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let err = |message: String| Error::Parse { path: path.into(), line: n + 1, message };
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [key, radius] = fields[..] else {
+                return Err(err(format!("expected '<key> <radius>', got '{line}'")));
+            };
+            let r: f64 = radius.parse().map_err(|_| err(format!("radius '{radius}' is not a number")))?;
+            if !(r.is_finite() && r > 0.0) {
+                return Err(err(format!("radius of '{key}' must be positive, got {radius}")));
+            }
+            if radii.insert(key.to_ascii_uppercase(), r).is_some() {
+                return Err(err(format!("'{key}' is given twice")));
+            }
+        }
+        if radii.is_empty() {
+            return Err(Error::Input { path: path.into(), message: "no radii in the file".into() });
+        }
+        Ok(RadiiTable { source: path.display().to_string(), radii })
+    }
+
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.radii.get(&key.to_ascii_uppercase()).copied()
+    }
+}
+
+/// How every atom gets its radius.
+#[derive(Clone, Debug)]
+pub enum Radii {
+    /// One radius for every atom, for coarse-grained beads or files without elements.
+    Uniform(f64),
+    Table { table: RadiiTable, key: RadiiKey },
+}
+
+/// The radius of each atom of `topology` times `scale`. Every atom without a radius is
+/// reported at once, so a user fixes a radii file in one go rather than one key per run.
+pub fn assign(topology: &Topology, radii: &Radii, scale: f64) -> Result<Vec<f64>> {
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(Error::Option(format!("--radius-scale must be a positive number, got {scale}")));
+    }
+    let (table, key) = match radii {
+        Radii::Uniform(r) => {
+            if !(r.is_finite() && *r > 0.0) {
+                return Err(Error::Option(format!("--radius must be a positive number, got {r}")));
+            }
+            return Ok(vec![r * scale; topology.len()]);
+        }
+        Radii::Table { table, key } => (table, *key),
+    };
+    let mut missing: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = Vec::with_capacity(topology.len());
+    for atom in &topology.atoms {
+        let k = match key {
+            RadiiKey::Element => atom.element.map(str::to_string),
+            RadiiKey::Name => Some(atom.name.clone()).filter(|s| !s.is_empty()),
+            RadiiKey::Type => Some(atom.atom_type.clone()).filter(|s| !s.is_empty()),
+        };
+        match k.as_deref().and_then(|k| table.get(k)) {
+            Some(r) => out.push(r * scale),
+            None => *missing.entry(k.unwrap_or_else(|| "(none)".into())).or_default() += 1,
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let what = match key {
+        RadiiKey::Element => "element",
+        RadiiKey::Name => "atom name",
+        RadiiKey::Type => "atom type",
+    };
+    let list: Vec<String> = missing.iter().map(|(k, n)| format!("{k} ({n} atom{})", if *n == 1 { "" } else { "s" })).collect();
+    let hint = if missing.contains_key("(none)") {
+        match key {
+            RadiiKey::Element => "; the input names no elements: give --topology, --radii-key name with --radii FILE, or --radius R",
+            _ => "; the input has no such field: choose another --radii-key",
+        }
+    } else {
+        "; add them to a --radii FILE"
+    };
+    Err(Error::Option(format!("no radius in table '{}' for {what} {}{hint}", table.source, list.join(", "))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Atom;
+
+    fn atoms(elements: &[Option<&'static str>]) -> Topology {
+        Topology::from_elements(elements.to_vec())
+    }
+
+    #[test]
+    fn bondi_radii_are_scaled() {
+        let r = assign(&atoms(&[Some("C"), Some("H")]), &Radii::Table { table: RadiiTable::bondi(), key: RadiiKey::Element }, 1.5).unwrap();
+        assert_eq!(r, vec![1.70 * 1.5, 1.20 * 1.5]);
+    }
+
+    #[test]
+    fn every_missing_key_is_listed_once_with_its_count() {
+        let t = atoms(&[Some("Fe"), Some("C"), Some("Fe"), Some("Mn"), None]);
+        let e = assign(&t, &Radii::Table { table: RadiiTable::bondi(), key: RadiiKey::Element }, 1.0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid option: no radius in table 'bondi' for element (none) (1 atom), Fe (2 atoms), Mn (1 atom); the input names no elements: give --topology, --radii-key name with --radii FILE, or --radius R"
+        );
+    }
+
+    #[test]
+    fn radii_files_are_read_by_name_and_errors_name_the_line() {
+        let p = Path::new("r.txt");
+        let table = RadiiTable::parse("# united atoms\nCA 1.9\nN 1.6 # backbone\n\n", p).unwrap();
+        let t = Topology {
+            atoms: vec![Atom { name: "ca".into(), ..Default::default() }, Atom { name: "N".into(), ..Default::default() }],
+            bonds: vec![],
+        };
+        assert_eq!(assign(&t, &Radii::Table { table, key: RadiiKey::Name }, 1.0).unwrap(), vec![1.9, 1.6]);
+        assert_eq!(RadiiTable::parse("CA x\n", p).unwrap_err().to_string(), "r.txt, line 1: radius 'x' is not a number");
+        assert_eq!(RadiiTable::parse("CA 1 2\n", p).unwrap_err().to_string(), "r.txt, line 1: expected '<key> <radius>', got 'CA 1 2'");
+        assert_eq!(RadiiTable::parse("CA 1\nca 2\n", p).unwrap_err().to_string(), "r.txt, line 2: 'ca' is given twice");
+        assert_eq!(RadiiTable::parse("CA -1\n", p).unwrap_err().to_string(), "r.txt, line 1: radius of 'CA' must be positive, got -1");
+    }
+}

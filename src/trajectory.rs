@@ -1,0 +1,367 @@
+//! A trajectory as the rest of trajwalk sees it, whatever the file format: a topology, a
+//! sequence of frames with their step, time and seed key, and readers that deliver chunks
+//! of frames.
+//!
+//! An opened [`Trajectory`] is a light description (path, dataset names, frame table), not an
+//! open handle: a worker calls [`Trajectory::reader`] to get its own handle, and work moves
+//! between threads (or, later, machines) as [`Chunk`]s, so nothing holds a whole trajectory.
+
+use crate::error::{Error, Result};
+use crate::io::{bod::BodInput, h5md, pdb, wepy};
+use crate::topology::Topology;
+use crate::units::LengthUnit;
+use serde::Serialize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where a frame of a weighted-ensemble (wepy) run comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct WepyLabel {
+    pub run: u64,
+    pub traj: u64,
+    pub cycle: u64,
+}
+
+/// One frame of the input's sequence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FrameInfo {
+    /// Position in the input's sequence (all runs and trajectories of a wepy file, in order).
+    pub index: usize,
+    /// What the frame's random streams are keyed by, with the seed: the index, or for wepy
+    /// (run, traj, cycle) packed as run << 48 | traj << 32 | cycle, so a frame's numbers do
+    /// not change when other runs are selected.
+    pub key: u64,
+    pub step: Option<i64>,
+    pub time: Option<f64>,
+    pub wepy: Option<WepyLabel>,
+}
+
+/// A dataset holding consecutive frames of the sequence.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    /// HDF5 dataset path; empty for formats without datasets.
+    pub dataset: String,
+    /// Index of its first frame in the sequence.
+    pub first: usize,
+    pub frames: usize,
+}
+
+/// The unit of reading: frames `start, start + step, ...` of one segment (`count` of them),
+/// one HDF5 hyperslab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub segment: usize,
+    pub start: usize,
+    pub step: usize,
+    pub count: usize,
+}
+
+/// The coordinates of one frame, in the trajectory's length unit, for the atom range the
+/// reader was opened with.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub info: FrameInfo,
+    pub positions: Vec<[f64; 3]>,
+    /// Periodic cell, rows are the cell vectors; None when the file has no periodic box.
+    pub cell: Option<[[f64; 3]; 3]>,
+}
+
+/// Reads chunks of frames through its own file handle.
+pub trait FrameReader: Send {
+    fn read_chunk(&mut self, chunk: &Chunk) -> Result<Vec<Frame>>;
+}
+
+#[derive(Clone, Debug)]
+pub enum Format {
+    H5md(h5md::Layout),
+    Wepy(wepy::Layout),
+    Pdb(pdb::Layout),
+    Bod(Arc<BodInput>),
+}
+
+impl Format {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::H5md(_) => "h5md",
+            Format::Wepy(_) => "wepy",
+            Format::Pdb(_) => "pdb",
+            Format::Bod(_) => "bod",
+        }
+    }
+}
+
+/// How to open an input: which part of the file, and where the topology comes from.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// A PDB file naming the atoms of the coordinates (H5MD and wepy files).
+    pub topology: Option<PathBuf>,
+    /// H5MD particles group.
+    pub group: Option<String>,
+    /// wepy runs and trajectories; None means all, in order.
+    pub runs: Option<Vec<u64>>,
+    pub trajs: Option<Vec<u64>>,
+    /// The coordinates' unit when the file does not say.
+    pub length_unit: Option<String>,
+    /// Skip the periodic box (`--no-unwrap`), so a box the reader cannot use is no error.
+    pub no_cell: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Trajectory {
+    pub path: PathBuf,
+    pub format: Format,
+    pub topology: Arc<Topology>,
+    pub segments: Vec<Segment>,
+    pub frames: Arc<Vec<FrameInfo>>,
+    /// The unit positions are delivered in: Angstrom for molecular formats, HUNITS for .bod.
+    pub length_unit: LengthUnit,
+    pub time_unit: Option<String>,
+}
+
+impl Trajectory {
+    /// Opens by content for HDF5 files (H5MD has an /h5md group, wepy a /runs group), by
+    /// extension otherwise.
+    pub fn open(path: &Path, opts: &OpenOptions) -> Result<Trajectory> {
+        if let Err(error) = std::fs::metadata(path) {
+            return Err(Error::Io { path: path.into(), error });
+        }
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let mut t = match ext.as_str() {
+            "bod" => {
+                let input = crate::io::bod::read(path)?;
+                let n = input.centers.len();
+                Trajectory {
+                    path: path.into(),
+                    length_unit: input.length_unit.clone(),
+                    format: Format::Bod(Arc::new(input)),
+                    topology: Arc::new(Topology::from_elements(vec![None; n])),
+                    segments: vec![Segment { dataset: String::new(), first: 0, frames: 1 }],
+                    frames: Arc::new(vec![FrameInfo { index: 0, key: 0, step: None, time: None, wepy: None }]),
+                    time_unit: None,
+                }
+            }
+            "pdb" | "ent" => pdb::open(path)?,
+            "h5md" | "h5" | "hdf5" | "he5" => {
+                let file = crate::io::hdf5::open(path)?;
+                if file.link_exists("runs") && file.link_exists("topology") {
+                    wepy::open(path, &file, opts)?
+                } else if file.link_exists("particles") {
+                    h5md::open(path, &file, opts)?
+                } else {
+                    return Err(Error::Input {
+                        path: path.into(),
+                        message: "is HDF5 but neither H5MD (no /particles group) nor WepyHDF5 (no /runs and /topology)".into(),
+                    });
+                }
+            }
+            _ => {
+                return Err(Error::Input {
+                    path: path.into(),
+                    message: format!(
+                        "unsupported input format '{}': expected .h5md/.h5 (H5MD or WepyHDF5), .pdb or .bod",
+                        if ext.is_empty() { "(no extension)" } else { &ext }
+                    ),
+                })
+            }
+        };
+        if let Some(top) = &opts.topology {
+            if matches!(t.format, Format::Bod(_)) {
+                return Err(Error::Option("--topology does not apply to a .bod input, whose spheres carry their radii".into()));
+            }
+            let topology = pdb::read_topology(top)?;
+            if topology.len() != t.topology.len() {
+                return Err(Error::Input {
+                    path: path.into(),
+                    message: format!(
+                        "has {} atoms per frame but the topology {} has {}",
+                        t.topology.len(),
+                        top.display(),
+                        topology.len()
+                    ),
+                });
+            }
+            t.topology = Arc::new(topology);
+        }
+        Ok(t)
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    pub fn reader(&self, atoms: Range<usize>) -> Result<Box<dyn FrameReader>> {
+        Ok(match &self.format {
+            Format::H5md(l) => Box::new(h5md::Reader::new(self, l, atoms)?),
+            Format::Wepy(l) => Box::new(wepy::Reader::new(self, l, atoms)?),
+            Format::Pdb(l) => Box::new(pdb::Reader::new(self, l, atoms)?),
+            Format::Bod(input) => Box::new(BodReader { input: input.clone(), info: self.frames[0].clone(), atoms }),
+        })
+    }
+
+    /// The segment holding frame `index` of the sequence, and the frame's place in it.
+    pub fn locate(&self, index: usize) -> (usize, usize) {
+        let s = self.segments.partition_point(|s| s.first + s.frames <= index);
+        (s, index - self.segments[s].first)
+    }
+
+    /// Groups `frames` (indices into the sequence, in the order they will be reported)
+    /// into chunks of at most `max_count` evenly spaced frames of one segment each.
+    pub fn chunks(&self, frames: &[usize], max_count: usize) -> Vec<Chunk> {
+        let mut out: Vec<Chunk> = vec![];
+        for &f in frames {
+            let (segment, local) = self.locate(f);
+            if let Some(c) = out.last_mut() {
+                let last = c.start + c.step * (c.count - 1);
+                let joins = c.segment == segment
+                    && c.count < max_count.max(1)
+                    && local > last
+                    && (c.count == 1 || local - last == c.step);
+                if joins {
+                    if c.count == 1 {
+                        c.step = local - last;
+                    }
+                    c.count += 1;
+                    continue;
+                }
+            }
+            out.push(Chunk { segment, start: local, step: 1, count: 1 });
+        }
+        out
+    }
+
+    /// The frames of a chunk, as indices into the sequence.
+    pub fn chunk_frames(&self, c: &Chunk) -> impl Iterator<Item = usize> {
+        let c = *c;
+        let first = self.segments[c.segment].first;
+        (0..c.count).map(move |k| first + c.start + k * c.step)
+    }
+}
+
+/// A .bod file is a body already: one frame, held in memory (bodies are small).
+struct BodReader {
+    input: Arc<BodInput>,
+    info: FrameInfo,
+    atoms: Range<usize>,
+}
+
+impl FrameReader for BodReader {
+    fn read_chunk(&mut self, _chunk: &Chunk) -> Result<Vec<Frame>> {
+        Ok(vec![Frame { info: self.info.clone(), positions: self.input.centers[self.atoms.clone()].to_vec(), cell: None }])
+    }
+}
+
+/// Which frames of the sequence to compute: a slice, or an explicit list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameSelection {
+    Slice { start: Option<usize>, stop: Option<usize>, step: usize },
+    List(Vec<usize>),
+}
+
+impl Default for FrameSelection {
+    fn default() -> Self {
+        FrameSelection::Slice { start: None, stop: None, step: 1 }
+    }
+}
+
+impl FrameSelection {
+    /// The selected indices of a sequence of `n` frames. Out-of-range requests are errors,
+    /// not silently clipped: a user asking for frame 500 of 300 has the wrong file.
+    pub fn resolve(&self, n: usize) -> Result<Vec<usize>> {
+        let out: Vec<usize> = match self {
+            FrameSelection::Slice { start, stop, step } => {
+                if *step == 0 {
+                    return Err(Error::Option("--step must be at least 1".into()));
+                }
+                let start = start.unwrap_or(0);
+                let stop = stop.unwrap_or(n);
+                if stop > n {
+                    return Err(Error::Option(format!("--stop {stop} is beyond the input's {n} frames")));
+                }
+                if start >= stop {
+                    return Err(Error::Option(format!("--start {start} selects no frames (the input has {n}, --stop is {stop})")));
+                }
+                (start..stop).step_by(*step).collect()
+            }
+            FrameSelection::List(list) => {
+                if list.is_empty() {
+                    return Err(Error::Option("--frames is empty".into()));
+                }
+                if let Some(f) = list.iter().find(|&&f| f >= n) {
+                    return Err(Error::Option(format!("--frames: frame {f} is out of range (the input has {n} frames, 0 to {})", n.saturating_sub(1))));
+                }
+                let mut seen = std::collections::HashSet::new();
+                if let Some(f) = list.iter().find(|f| !seen.insert(**f)) {
+                    return Err(Error::Option(format!("--frames: frame {f} is given twice")));
+                }
+                list.clone()
+            }
+        };
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_segments() -> Trajectory {
+        let frames = (0..15).map(|i| FrameInfo { index: i, key: i as u64, step: None, time: None, wepy: None }).collect();
+        Trajectory {
+            path: "t".into(),
+            format: Format::Pdb(pdb::Layout::default()),
+            topology: Arc::new(Topology::default()),
+            segments: vec![
+                Segment { dataset: "a".into(), first: 0, frames: 10 },
+                Segment { dataset: "b".into(), first: 10, frames: 5 },
+            ],
+            frames: Arc::new(frames),
+            length_unit: LengthUnit::angstrom(),
+            time_unit: None,
+        }
+    }
+
+    #[test]
+    fn chunks_are_evenly_spaced_runs_inside_one_segment() {
+        let t = two_segments();
+        let c = |frames: &[usize], max| t.chunks(frames, max);
+        let all: Vec<usize> = (0..15).collect();
+        assert_eq!(
+            c(&all, 4),
+            vec![
+                Chunk { segment: 0, start: 0, step: 1, count: 4 },
+                Chunk { segment: 0, start: 4, step: 1, count: 4 },
+                Chunk { segment: 0, start: 8, step: 1, count: 2 },
+                Chunk { segment: 1, start: 0, step: 1, count: 4 },
+                Chunk { segment: 1, start: 4, step: 1, count: 1 },
+            ]
+        );
+        assert_eq!(c(&[0, 3, 6, 9, 12], 10), vec![Chunk { segment: 0, start: 0, step: 3, count: 4 }, Chunk { segment: 1, start: 2, step: 1, count: 1 }]);
+        assert_eq!(c(&[5, 1, 2, 4], 10), vec![
+            Chunk { segment: 0, start: 5, step: 1, count: 1 },
+            Chunk { segment: 0, start: 1, step: 1, count: 2 },
+            Chunk { segment: 0, start: 4, step: 1, count: 1 },
+        ]);
+        let back: Vec<usize> = c(&all, 4).iter().flat_map(|ch| t.chunk_frames(ch).collect::<Vec<_>>()).collect();
+        assert_eq!(back, all);
+    }
+
+    #[test]
+    fn frame_selections_resolve_or_say_why_not() {
+        let s = |start, stop, step| FrameSelection::Slice { start, stop, step }.resolve(10);
+        assert_eq!(s(None, None, 1).unwrap(), (0..10).collect::<Vec<_>>());
+        assert_eq!(s(Some(1), Some(8), 3).unwrap(), vec![1, 4, 7]);
+        assert_eq!(s(None, Some(11), 1).unwrap_err().to_string(), "invalid option: --stop 11 is beyond the input's 10 frames");
+        assert_eq!(s(Some(10), None, 1).unwrap_err().to_string(), "invalid option: --start 10 selects no frames (the input has 10, --stop is 10)");
+        assert_eq!(s(None, None, 0).unwrap_err().to_string(), "invalid option: --step must be at least 1");
+        let l = |v: &[usize]| FrameSelection::List(v.to_vec()).resolve(10);
+        assert_eq!(l(&[9, 0, 4]).unwrap(), vec![9, 0, 4]);
+        assert_eq!(l(&[0, 10]).unwrap_err().to_string(), "invalid option: --frames: frame 10 is out of range (the input has 10 frames, 0 to 9)");
+        assert_eq!(l(&[3, 3]).unwrap_err().to_string(), "invalid option: --frames: frame 3 is given twice");
+    }
+}
