@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use trajwalk::body::{BodyOptions, Launch};
 use trajwalk::compute::Sampling;
 use trajwalk::job::{Job, JobOptions};
-use trajwalk::output::{self, FrameReport, Plan, Style};
-use trajwalk::pool::Pool;
+use trajwalk::exec::{self, Kind};
+use trajwalk::output::{self, FrameReport, Style};
+use trajwalk::plan::{self, Constraints};
+use trajwalk::verify;
 use trajwalk::radii::{Radii, RadiiKey, RadiiTable};
 use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
 use trajwalk::units::{self, Conditions};
@@ -25,6 +27,51 @@ pub struct Cli {
 pub enum Command {
     /// Compute every observable of every selected frame of the input and print them.
     Run(RunArgs),
+    /// Profile a few frames and print every strategy's predicted time and memory, the choice
+    /// and the reason, without running (with --measure, also run each on a sample).
+    Plan(PlanArgs),
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Also run every candidate on a sample of frames and report measured against
+    /// predicted seconds, and the planner's regret (chosen / best measured).
+    #[arg(long)]
+    pub measure: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    Auto,
+    Serial,
+    Frames,
+    Threads,
+    Hybrid,
+}
+
+/// A byte count with an optional unit: 500MB, 2GiB, 1e9.
+fn bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let v: f64 = number.trim().parse().map_err(|_| format!("'{s}' is not a size like 500MB or 2GiB"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1048576.0,
+        "gib" => 1073741824.0,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (B, kB, MB, GB, KiB, MiB, GiB)")),
+    };
+    let b = v * scale;
+    if !(b.is_finite() && b >= 1.0) {
+        return Err(format!("'{s}' is not a positive size"));
+    }
+    Ok(b as u64)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -126,9 +173,23 @@ pub struct RunArgs {
     /// Seed of the random streams; with the frame and walk index it fixes every number drawn.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Threads for the walks (results are identical for any number). Default: all cores.
-    #[arg(long)]
+    /// How to run the frames; auto profiles a few frames and picks the fastest.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub strategy: StrategyArg,
+    /// Frames computed at once (frames and hybrid strategies). Default: the planner's.
+    #[arg(long, value_name = "K")]
+    pub workers: Option<usize>,
+    /// Threads per frame's walks. Default: the planner's. Results are identical for any
+    /// strategy, worker and thread count.
+    #[arg(long, value_name = "M")]
     pub threads: Option<usize>,
+    /// Only strategies predicted to fit in this much memory (e.g. 2GB).
+    #[arg(long, value_parser = bytes, value_name = "SIZE")]
+    pub max_memory: Option<u64>,
+    /// After the run, recompute N sampled frames with the serial reference and compare
+    /// bit for bit; a difference is an error.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub verify: usize,
     /// Hit distance; default 1e-6 x ZENO's bounding radius (the input's ST overrides the default).
     #[arg(long)]
     pub skin_thickness: Option<f64>,
@@ -237,11 +298,8 @@ impl RunArgs {
     }
 }
 
-pub fn run(args: &RunArgs) -> Result<()> {
-    let sampling = args.sampling();
-    sampling.validate()?;
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let pool = Pool::new(threads)?;
+fn prepare(args: &RunArgs) -> Result<Job> {
+    args.sampling().validate()?;
     let trajectory = Trajectory::open(&args.input, &args.open_options())?;
     let opts = JobOptions {
         select: args.select.clone(),
@@ -257,20 +315,109 @@ pub fn run(args: &RunArgs) -> Result<()> {
             launch_radius: args.launch_radius,
             skin_thickness: args.skin_thickness,
         },
-        sampling,
+        sampling: args.sampling(),
         conditions: args.conditions()?,
     };
-    let job = Job::prepare(trajectory, &opts)?;
-    let plan = Plan {
-        strategy: if pool.threads() == 1 { "serial".into() } else { "threads".into() },
-        threads: pool.threads(),
-        reason: format!(
-            "frames in sequence, read ahead by a reader thread; each frame's walks run in fixed blocks of {} shared by {} thread{}; results do not depend on the thread count",
-            trajwalk::walk::BLOCK,
-            pool.threads(),
-            if pool.threads() == 1 { "" } else { "s" }
-        ),
+    Ok(Job::prepare(trajectory, &opts)?)
+}
+
+fn constraints(args: &RunArgs) -> Constraints {
+    Constraints {
+        strategy: match args.strategy {
+            StrategyArg::Auto => None,
+            StrategyArg::Serial => Some(Kind::Serial),
+            StrategyArg::Frames => Some(Kind::Frames),
+            StrategyArg::Threads => Some(Kind::Threads),
+            StrategyArg::Hybrid => Some(Kind::Hybrid),
+        },
+        workers: args.workers,
+        threads: args.threads,
+        max_memory: args.max_memory,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+fn make_plan(job: &Job, c: &Constraints) -> Result<plan::Plan> {
+    let profile = plan::profile(job, c.cores)?;
+    Ok(plan::choose(profile, job.frames.len(), job.max_chunk_frames(), c)?)
+}
+
+pub fn plan_command(args: &PlanArgs) -> Result<()> {
+    let job = prepare(&args.run)?;
+    let c = constraints(&args.run);
+    let plan = make_plan(&job, &c)?;
+    let mut doc = json!({ "plan": plan });
+    if args.measure {
+        let sample: Vec<usize> = job.frames.iter().copied().take((4 * c.cores).max(2)).collect();
+        let mut sub = job.clone();
+        sub.frames = sample.clone();
+        let chosen = plan::choose(plan.profile.clone(), sample.len(), job.max_chunk_frames(), &c)?;
+        let mut rows = vec![];
+        for cand in &chosen.candidates {
+            let strategy = exec::strategy(cand.strategy, cand.workers, cand.threads)?;
+            let started = std::time::Instant::now();
+            strategy.run(&sub, cand.chunk_frames, &mut |_, _| Ok(()))?;
+            rows.push((cand.clone(), started.elapsed().as_secs_f64()));
+        }
+        let best = rows.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+        let chosen_measured = rows
+            .iter()
+            .find(|(k, _)| k.workers == chosen.workers && k.threads == chosen.threads)
+            .map_or(f64::NAN, |r| r.1);
+        doc["measured"] = json!({
+            "frames": sample.len(),
+            "candidates": rows.iter().map(|(k, m)| json!({
+                "strategy": k.strategy, "workers": k.workers, "threads": k.threads, "chunk_frames": k.chunk_frames,
+                "predicted_seconds": k.predicted_seconds, "measured_seconds": m,
+            })).collect::<Vec<_>>(),
+            "chosen": {"strategy": chosen.strategy, "workers": chosen.workers, "threads": chosen.threads},
+            "regret": chosen_measured / best,
+        });
+    }
+    let text = match args.run.format() {
+        Format::Json => serde_json::to_string_pretty(&doc)? + "\n",
+        _ => plan_table(&doc),
     };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn plan_table(doc: &serde_json::Value) -> String {
+    let p = &doc["plan"];
+    let mut out = format!("plan: {} ({} worker(s) x {} thread(s), chunks of {} frames)\nwhy: {}\n", p["strategy"].as_str().unwrap_or(""), p["workers"], p["threads"], p["chunk_frames"], p["reason"].as_str().unwrap_or(""));
+    out += &format!("profile: {}\n", p["profile"]);
+    out += &format!("  {:<8} {:>7} {:>7} {:>6} {:>12} {:>14}\n", "strategy", "workers", "threads", "chunk", "predicted s", "memory MB");
+    for c in p["candidates"].as_array().into_iter().flatten() {
+        out += &format!(
+            "  {:<8} {:>7} {:>7} {:>6} {:>12.3} {:>14.1}\n",
+            c["strategy"].as_str().unwrap_or(""),
+            c["workers"],
+            c["threads"],
+            c["chunk_frames"],
+            c["predicted_seconds"].as_f64().unwrap_or(f64::NAN),
+            c["predicted_memory_bytes"].as_f64().unwrap_or(f64::NAN) / 1e6
+        );
+    }
+    if let Some(m) = doc.get("measured") {
+        out += &format!("measured on {} frames (regret {:.3}):\n", m["frames"], m["regret"].as_f64().unwrap_or(f64::NAN));
+        for c in m["candidates"].as_array().into_iter().flatten() {
+            out += &format!(
+                "  {:<8} {:>3} x {:<3} predicted {:>9.3} s  measured {:>9.3} s\n",
+                c["strategy"].as_str().unwrap_or(""),
+                c["workers"],
+                c["threads"],
+                c["predicted_seconds"].as_f64().unwrap_or(f64::NAN),
+                c["measured_seconds"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+    out
+}
+
+pub fn run(args: &RunArgs) -> Result<()> {
+    let job = prepare(args)?;
+    let plan = make_plan(&job, &constraints(args))?;
+    let strategy = exec::strategy(plan.strategy, plan.workers, plan.threads)?;
     let t = &job.trajectory;
     let input_name = args.input.display().to_string();
     let parameters = json!({
@@ -295,9 +442,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
         Format::Table => Style::Table,
     };
     let destination = Destination::open(args.out.as_deref())?;
-    let mut report = output::Report::begin(destination, style, &input_name, parameters, &plan)?;
+    let summary = format!("plan: {} ({} x {}): {}", plan.strategy.name(), plan.workers, plan.threads, plan.reason);
+    let mut report = output::Report::begin(destination, style, &input_name, parameters, &summary)?;
     let (mut done, mut unconverged) = (0usize, 0usize);
-    let outcome = job.run(&pool, |info, result| {
+    let to_verify: std::collections::BTreeSet<usize> = verify::sample(&job.frames, args.verify).into_iter().collect();
+    let mut kept = std::collections::BTreeMap::new();
+    let outcome = strategy.run(&job, plan.chunk_frames, &mut |info, result| {
         let frame = FrameReport {
             info,
             length_unit: &t.length_unit,
@@ -308,12 +458,27 @@ pub fn run(args: &RunArgs) -> Result<()> {
         report.frame(&frame).map_err(|error| trajwalk::Error::Io { path: args.out.clone().unwrap_or("stdout".into()), error })?;
         done += 1;
         unconverged += usize::from(!result.converged);
+        if to_verify.contains(&info.index) {
+            kept.insert(info.index, result);
+        }
         Ok(())
     });
     if let (Err(e), 0) = (&outcome, done) {
         return Err(anyhow::anyhow!("{e}"));
     }
+    let verification = match (&outcome, kept.is_empty()) {
+        (Ok(_), false) => Some(verify::verify(&job, &kept)?),
+        _ => None,
+    };
+    let mut plan_json = serde_json::to_value(&plan)?;
+    if let Ok(logs) = &outcome {
+        plan_json["worker_tasks"] = json!(logs);
+    }
     let mut footer = serde_json::Map::new();
+    footer.insert("plan".into(), plan_json);
+    if let Some(v) = &verification {
+        footer.insert("verification".into(), json!(v));
+    }
     footer.insert("frames_computed".into(), json!(done));
     footer.insert("peak_memory_bytes".into(), json!(peak_memory_bytes()));
     report.finish(&footer)?.commit()?;
@@ -321,6 +486,16 @@ pub fn run(args: &RunArgs) -> Result<()> {
         eprintln!("warning: the target relative std was not reached within the walk cap in {unconverged} frame(s); raise --walks or --interior");
     }
     outcome.with_context(|| format!("stopped after {done} of {} frames; the {done} computed were written", job.frames.len()))?;
+    if let Some(v) = verification.filter(|v| !v.passed) {
+        let w = v.worst.expect("a failed verification has a worst difference");
+        bail!(
+            "verification failed: frames {:?} differ from the serial reference (worst: frame {}, {}, relative difference {:e})",
+            v.failed_frames,
+            w.frame,
+            w.quantity,
+            w.relative_difference
+        );
+    }
     Ok(())
 }
 

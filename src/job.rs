@@ -13,7 +13,7 @@ use crate::radii::{self, Radii};
 use crate::select::Selection;
 use crate::stream::FrameStream;
 use crate::topology::Topology;
-use crate::trajectory::{Chunk, Format, Frame, FrameInfo, FrameSelection, Trajectory};
+use crate::trajectory::{Chunk, Format, Frame, FrameSelection, Trajectory};
 use crate::units::Conditions;
 use std::ops::Range;
 
@@ -100,16 +100,25 @@ impl Job {
         Ok(Job { trajectory, atoms, read, topology, radii, frames, unwrap: opts.unwrap, body, sampling: opts.sampling.clone(), conditions })
     }
 
-    /// The frames to compute, in reading chunks.
-    pub fn chunks(&self) -> Vec<Chunk> {
+    /// Frames a chunk may hold at most: about `CHUNK_BYTES` of coordinates.
+    pub fn max_chunk_frames(&self) -> usize {
         let bytes_per_frame = self.read.len() * 3 * std::mem::size_of::<f64>();
-        let per_chunk = (CHUNK_BYTES / bytes_per_frame.max(1)).clamp(1, MAX_CHUNK_FRAMES);
-        self.trajectory.chunks(&self.frames, per_chunk)
+        (CHUNK_BYTES / bytes_per_frame.max(1)).clamp(1, MAX_CHUNK_FRAMES)
+    }
+
+    /// The job's frames as tasks of at most `chunk_frames` frames (and the byte limit).
+    pub fn tasks(&self, chunk_frames: usize) -> Vec<Chunk> {
+        self.trajectory.chunks(&self.frames, chunk_frames.clamp(1, self.max_chunk_frames()))
+    }
+
+    /// Reads the given chunks ahead of the caller, in order.
+    pub fn stream_chunks(&self, chunks: Vec<Chunk>) -> FrameStream {
+        FrameStream::spawn(&self.trajectory, self.read.clone(), chunks, READ_AHEAD)
     }
 
     /// Reads the job's frames ahead of the caller, in order.
     pub fn stream(&self) -> FrameStream {
-        FrameStream::spawn(&self.trajectory, self.read.clone(), self.chunks(), READ_AHEAD)
+        self.stream_chunks(self.tasks(usize::MAX))
     }
 
     /// The selected atoms of a frame, checked and made whole, as a body.
@@ -143,16 +152,5 @@ impl Job {
             conditions: self.conditions.clone(),
         };
         compute_frame(&body, frame.info.key, &self.sampling, &ctx, pool)
-    }
-
-    /// Every frame in order, each on all of `pool`'s threads, reading ahead; `sink` gets each
-    /// result as soon as it exists, so an error later loses nothing computed before it.
-    pub fn run(&self, pool: &Pool, mut sink: impl FnMut(&FrameInfo, FrameResult) -> Result<()>) -> Result<()> {
-        for frame in self.stream() {
-            let frame = frame?;
-            let result = self.compute(&frame, pool)?;
-            sink(&frame.info, result)?;
-        }
-        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Results as the JSON contract, CSV and a readable table.
 //!
-//! The JSON document is `{"version", "input", "parameters", "plan", "frames": [...], ...}`; each
+//! The JSON document is `{"version", "input", "parameters", "frames": [...], "plan", ...}`; each
 //! frame holds `frame`, `length_unit`, `walks`, `interior_samples` and every quantity as
 //! `{"value", "std"}` (nested arrays for tensors, arrays for eigenvalues). The physical
 //! quantities add `"unit"`; those with ZENO's fixed model uncertainty add `"model_std"`,
@@ -10,17 +10,8 @@ use crate::compute::FrameResult;
 use crate::estimate::{Estimate, Shape};
 use crate::trajectory::FrameInfo;
 use crate::units::LengthUnit;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::io::Write;
-
-/// How a run was executed, and why.
-#[derive(Clone, Debug, Serialize)]
-pub struct Plan {
-    pub strategy: String,
-    pub threads: usize,
-    pub reason: String,
-}
 
 /// One computed frame with what is needed to report it.
 pub struct FrameReport<'a> {
@@ -147,12 +138,12 @@ pub fn format_uncertain(value: f64, std: f64) -> String {
     format!("{value:.decimals$} +- {std:.decimals$}")
 }
 
-fn table_frame(input: &str, plan: &Plan, f: &FrameReport) -> String {
+fn table_frame(input: &str, f: &FrameReport) -> String {
     let mut out = String::new();
     {
         let r = f.result;
         out.push_str(&format!(
-            "{input}, frame {}{}: {} spheres, {} walks ({} hit), {} interior samples, {} thread{} ({}), {:.2} s{}\n",
+            "{input}, frame {}{}: {} spheres, {} walks ({} hit), {} interior samples, {:.2} s{}\n",
             f.info.index,
             match (f.info.wepy, f.info.time) {
                 (Some(w), _) => format!(" (run {}, traj {}, cycle {})", w.run, w.traj, w.cycle),
@@ -163,9 +154,6 @@ fn table_frame(input: &str, plan: &Plan, f: &FrameReport) -> String {
             r.walks,
             r.hits,
             r.interior_samples,
-            plan.threads,
-            if plan.threads == 1 { "" } else { "s" },
-            plan.strategy,
             r.seconds,
             if r.converged { "" } else { "  [target rsd NOT reached: cap hit]" }
         ));
@@ -210,13 +198,13 @@ pub enum Style {
 
 /// Results written frame by frame as they are computed, so memory does not grow with the
 /// trajectory and a run that stops early has written every frame it computed. The JSON
-/// document is `{"version", "input", "parameters", "plan", "frames": [...]}` and then the
-/// fields given to `finish`.
+/// document is `{"version", "input", "parameters", "frames": [...]}` and then the fields
+/// given to `finish` (the plan with the task times it saw, verification, ...), which are
+/// known only at the end.
 pub struct Report<W: Write> {
     out: W,
     style: Style,
     input: String,
-    plan: Plan,
     frames: usize,
 }
 
@@ -225,14 +213,18 @@ fn indent(text: &str, by: &str) -> String {
 }
 
 impl<W: Write> Report<W> {
-    pub fn begin(mut out: W, style: Style, input: &str, parameters: Value, plan: &Plan) -> std::io::Result<Self> {
+    /// `summary` opens a table (how the run is executed).
+    pub fn begin(mut out: W, style: Style, input: &str, parameters: Value, summary: &str) -> std::io::Result<Self> {
+        if style == Style::Table {
+            writeln!(out, "{summary}")?;
+        }
         if style == Style::Json {
-            let head = json!({"version": env!("CARGO_PKG_VERSION"), "input": input, "parameters": parameters, "plan": plan});
+            let head = json!({"version": env!("CARGO_PKG_VERSION"), "input": input, "parameters": parameters});
             let text = serde_json::to_string_pretty(&head)?;
             let open = text.strip_suffix("\n}").unwrap_or(&text);
             write!(out, "{open},\n  \"frames\": [")?;
         }
-        Ok(Report { out, style, input: input.into(), plan: plan.clone(), frames: 0 })
+        Ok(Report { out, style, input: input.into(), frames: 0 })
     }
 
     pub fn frame(&mut self, f: &FrameReport) -> std::io::Result<()> {
@@ -249,7 +241,7 @@ impl<W: Write> Report<W> {
                 w.write_record(csv_row(f))?;
                 self.out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
             }
-            Style::Table => self.out.write_all(table_frame(&self.input, &self.plan, f).as_bytes())?,
+            Style::Table => self.out.write_all(table_frame(&self.input, f).as_bytes())?,
         }
         self.frames += 1;
         self.out.flush()

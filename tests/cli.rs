@@ -171,3 +171,43 @@ fn the_table_is_readable() {
     assert!(text.lines().any(|l| l.trim_start().starts_with("capacitance ") && l.contains("+-") && l.trim_end().ends_with("nm")));
     assert!(text.lines().any(|l| l.contains("diffusion_coefficient") && l.contains("cm^2/s")));
 }
+
+#[test]
+fn runs_report_their_plan_task_times_and_verification() {
+    let doc = json_run(&["--strategy", "serial", "--verify", "1"]);
+    let plan = &doc["plan"];
+    assert_eq!((plan["strategy"].as_str(), plan["workers"].as_u64(), plan["threads"].as_u64()), (Some("serial"), Some(1), Some(1)));
+    assert_eq!(plan["worker_tasks"][0]["tasks"][0]["frames"], 1);
+    assert!(plan["worker_tasks"][0]["tasks"][0]["seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(doc["verification"]["frames_checked"], 1);
+    assert_eq!(doc["verification"]["passed"], true);
+    // The same frame under another strategy: the same numbers, bit for bit.
+    let threads = json_run(&["--strategy", "threads", "--threads", "2"]);
+    assert_eq!(threads["plan"]["strategy"], "threads");
+    assert_eq!(threads["frames"][0]["capacitance"], doc["frames"][0]["capacitance"]);
+    assert_eq!(threads["frames"][0]["polarizability_tensor"], doc["frames"][0]["polarizability_tensor"]);
+}
+
+#[test]
+fn plan_prints_candidates_without_running() {
+    let ex = example();
+    let out = trajwalk(&["plan", &ex, "--walks", "1e5", "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = &doc["plan"];
+    for key in ["strategy", "workers", "threads", "chunk_frames", "reason", "profile", "candidates"] {
+        assert!(plan.get(key).is_some(), "missing {key}");
+    }
+    let candidates = plan["candidates"].as_array().unwrap();
+    assert!(!candidates.is_empty());
+    for c in candidates {
+        for key in ["strategy", "workers", "threads", "predicted_seconds", "predicted_memory_bytes"] {
+            assert!(c.get(key).is_some(), "candidate missing {key}: {c}");
+        }
+    }
+    assert!(plan["profile"]["seconds_per_walk"].as_f64().unwrap() > 0.0);
+    assert!(doc.get("frames").is_none(), "plan must not run the frames");
+    let zero = trajwalk(&["run", &ex, "--workers", "0"]);
+    assert_eq!(zero.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&zero.stderr).trim_end(), "error: invalid option: --workers must be at least 1");
+}

@@ -10,6 +10,7 @@ use std::f64::consts::LN_2;
 use std::path::PathBuf;
 use trajwalk::body::BodyOptions;
 use trajwalk::compute::Sampling;
+use trajwalk::exec::{Strategy, Threads};
 use trajwalk::estimate::Quantity;
 use trajwalk::job::{Job, JobOptions};
 use trajwalk::pool::Pool;
@@ -212,11 +213,12 @@ fn a_frame_has_the_same_numbers_whichever_frames_are_selected() {
         let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
         let job = Job::prepare(t, &options(None, frames)).unwrap();
         let mut out = vec![];
-        job.run(&Pool::new(threads).unwrap(), |info, r| {
-            out.push((info.index, r.estimates));
-            Ok(())
-        })
-        .unwrap();
+        Threads(threads)
+            .run(&job, 4, &mut |info, r| {
+                out.push((info.index, r.estimates));
+                Ok(())
+            })
+            .unwrap();
         out
     };
     let all = compute(FrameSelection::default(), 1);

@@ -1,0 +1,174 @@
+//! Ways to run a job's frames. Each strategy is a complete way to run a list of frames and
+//! hands results back in frame order; the CPU strategies return bit-identical frames
+//! because a frame's numbers depend only on the seed and the frame (see `compute`).
+//!
+//! Two engines do the work: [`sequence`] (frames one after another, read ahead by a
+//! reader thread, each frame's walks on M threads: `serial` and `threads`) and [`pull`]
+//! (K workers pulling chunks of frames, each frame on the worker's M threads: `frames` and
+//! `hybrid`). Workers open their own readers from the job's light description, which is
+//! also the seam for running across machines later: a rank would take a share of the
+//! chunks and run them the same way.
+
+pub mod pull;
+pub mod sequence;
+
+use crate::compute::FrameResult;
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::trajectory::FrameInfo;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Serial,
+    Frames,
+    Threads,
+    Hybrid,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Serial => "serial",
+            Kind::Frames => "frames",
+            Kind::Threads => "threads",
+            Kind::Hybrid => "hybrid",
+        }
+    }
+
+    /// The kind a shape of K workers x M threads is.
+    pub fn of(workers: usize, threads: usize) -> Kind {
+        match (workers > 1, threads > 1) {
+            (false, false) => Kind::Serial,
+            (false, true) => Kind::Threads,
+            (true, false) => Kind::Frames,
+            (true, true) => Kind::Hybrid,
+        }
+    }
+}
+
+/// Where one chunk of frames went and how long it took, as wepy's worker segment times
+/// report it, so a user can see where the time of a run went.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskLog {
+    pub first_frame: usize,
+    pub frames: usize,
+    pub seconds: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkerLog {
+    pub worker: usize,
+    pub tasks: Vec<TaskLog>,
+}
+
+/// Receives each frame's result in frame order.
+pub type Sink<'a> = dyn FnMut(&FrameInfo, FrameResult) -> Result<()> + 'a;
+
+pub trait Strategy {
+    fn kind(&self) -> Kind;
+    fn workers(&self) -> usize;
+    fn threads(&self) -> usize;
+    /// Runs every frame of `job` in chunks of at most `chunk_frames`, calling `sink` in
+    /// frame order; a failure stops the run after `sink` has had every frame before it.
+    fn run(&self, job: &Job, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>>;
+}
+
+/// One thread, frames in order.
+pub struct Serial;
+/// Frames in order, the walks of each on `threads` threads.
+pub struct Threads(pub usize);
+/// `workers` whole frames at a time, one thread each.
+pub struct Frames(pub usize);
+/// `workers` frames at a time, each on `threads` threads.
+pub struct Hybrid(pub usize, pub usize);
+
+impl Strategy for Serial {
+    fn kind(&self) -> Kind {
+        Kind::Serial
+    }
+    fn workers(&self) -> usize {
+        1
+    }
+    fn threads(&self) -> usize {
+        1
+    }
+    fn run(&self, job: &Job, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+        sequence::run(job, 1, chunk_frames, sink)
+    }
+}
+
+impl Strategy for Threads {
+    fn kind(&self) -> Kind {
+        Kind::Threads
+    }
+    fn workers(&self) -> usize {
+        1
+    }
+    fn threads(&self) -> usize {
+        self.0
+    }
+    fn run(&self, job: &Job, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+        sequence::run(job, self.0, chunk_frames, sink)
+    }
+}
+
+impl Strategy for Frames {
+    fn kind(&self) -> Kind {
+        Kind::Frames
+    }
+    fn workers(&self) -> usize {
+        self.0
+    }
+    fn threads(&self) -> usize {
+        1
+    }
+    fn run(&self, job: &Job, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+        pull::run(job, self.0, 1, chunk_frames, sink)
+    }
+}
+
+impl Strategy for Hybrid {
+    fn kind(&self) -> Kind {
+        Kind::Hybrid
+    }
+    fn workers(&self) -> usize {
+        self.0
+    }
+    fn threads(&self) -> usize {
+        self.1
+    }
+    fn run(&self, job: &Job, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+        pull::run(job, self.0, self.1, chunk_frames, sink)
+    }
+}
+
+/// The strategy of a kind and shape; the shape must fit the kind (`frames` has one thread
+/// per worker, `threads` one worker).
+pub fn strategy(kind: Kind, workers: usize, threads: usize) -> Result<Box<dyn Strategy + Send + Sync>> {
+    if workers == 0 {
+        return Err(Error::Option("--workers must be at least 1".into()));
+    }
+    if threads == 0 {
+        return Err(Error::Option("--threads must be at least 1".into()));
+    }
+    let fits = match kind {
+        Kind::Serial => workers == 1 && threads == 1,
+        Kind::Threads => workers == 1,
+        Kind::Frames => threads == 1,
+        Kind::Hybrid => true,
+    };
+    if !fits {
+        return Err(Error::Option(format!(
+            "strategy {} cannot run {workers} worker(s) x {threads} thread(s): serial is 1 x 1, threads has 1 worker, frames 1 thread per worker",
+            kind.name()
+        )));
+    }
+    Ok(match kind {
+        Kind::Serial => Box::new(Serial),
+        Kind::Threads => Box::new(Threads(threads)),
+        Kind::Frames => Box::new(Frames(workers)),
+        Kind::Hybrid => Box::new(Hybrid(workers, threads)),
+    })
+}

@@ -1,0 +1,89 @@
+//! K workers pulling chunks of frames from a shared counter, each with its own reader and
+//! M threads; a collector puts the results back in frame order. Dynamic pulling balances
+//! frames of unequal cost; chunks keep the per-task overhead small.
+
+use super::{Sink, TaskLog, WorkerLog};
+use crate::compute::FrameResult;
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::pool::Pool;
+use crate::trajectory::FrameInfo;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::channel;
+use std::time::Instant;
+
+type Done = (usize, usize, Result<Vec<(FrameInfo, FrameResult)>>, f64);
+
+pub fn run(job: &Job, workers: usize, threads: usize, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+    if workers == 0 || threads == 0 {
+        return Err(Error::Option("--workers and --threads must be at least 1".into()));
+    }
+    let tasks = job.tasks(chunk_frames);
+    let workers = workers.min(tasks.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = channel::<Done>();
+    let mut logs: Vec<WorkerLog> = (0..workers).map(|worker| WorkerLog { worker, tasks: vec![] }).collect();
+    let mut failure: Option<(usize, Error)> = None;
+    std::thread::scope(|scope| {
+        for w in 0..workers {
+            let (tx, tasks, next, stop) = (tx.clone(), &tasks, &next, &stop);
+            scope.spawn(move || {
+                let pool = Pool::new(threads);
+                let mut reader = None;
+                while !stop.load(Ordering::Relaxed) {
+                    let t = next.fetch_add(1, Ordering::Relaxed);
+                    if t >= tasks.len() {
+                        break;
+                    }
+                    let started = Instant::now();
+                    let result = (|| {
+                        let pool = pool.as_ref().map_err(|e| Error::Option(e.to_string()))?;
+                        if reader.is_none() {
+                            reader = Some(job.trajectory.reader(job.read.clone())?);
+                        }
+                        let frames = reader.as_mut().expect("opened above").read_chunk(&tasks[t])?;
+                        frames.iter().map(|f| job.compute(f, pool).map(|r| (f.info.clone(), r))).collect::<Result<Vec<_>>>()
+                    })();
+                    if tx.send((t, w, result, started.elapsed().as_secs_f64())).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: BTreeMap<usize, Vec<(FrameInfo, FrameResult)>> = BTreeMap::new();
+        let mut next_out = 0;
+        for (t, w, result, seconds) in rx {
+            match result {
+                Ok(frames) => {
+                    logs[w].tasks.push(TaskLog { first_frame: frames.first().map_or(0, |f| f.0.index), frames: frames.len(), seconds });
+                    pending.insert(t, frames);
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    if failure.as_ref().is_none_or(|(ft, _)| t < *ft) {
+                        failure = Some((t, e));
+                    }
+                }
+            }
+            // Tasks are taken in order, so every task before a failed one completes.
+            while failure.as_ref().is_none_or(|(ft, _)| next_out < *ft) {
+                let Some(frames) = pending.remove(&next_out) else { break };
+                for (info, r) in frames {
+                    if let Err(e) = sink(&info, r) {
+                        stop.store(true, Ordering::Relaxed);
+                        failure = Some((next_out, e));
+                        break;
+                    }
+                }
+                next_out += 1;
+            }
+        }
+    });
+    match failure {
+        Some((_, e)) => Err(e),
+        None => Ok(logs),
+    }
+}

@@ -1,0 +1,292 @@
+//! The adaptive planner: profile a few frames, predict every strategy's time and memory,
+//! pick the fastest that fits. Users of ZENO's wrapper pick processes x threads by rules of
+//! thumb; here the choice is measured, explained, and can be checked (`plan --measure`).
+//!
+//! The model: a frame costs `body + walks x per_walk / speedup(M) + interior x
+//! per_sample / speedup(M)` on M threads, with speedup(M) from Amdahl's law fitted to the
+//! measured speedup on all cores. K workers share N frames in chunks of c: ceil(N/c) tasks,
+//! ceil(tasks/K) rounds of c frames, plus a per-task overhead; the sequence engine reads
+//! ahead so only its first read is exposed. Memory: what the process holds now, plus per
+//! worker its chunk of coordinates (raw and converted) and one body.
+
+use crate::compute::{compute_frame, Sampling};
+use crate::error::{Error, Result};
+use crate::estimate::{Context, Quantity};
+use crate::exec::Kind;
+use crate::job::{Job, READ_AHEAD};
+use crate::pool::Pool;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Walks and interior samples of the probe on each sampled frame.
+const PROBE_WALKS: u64 = 2048;
+/// Walks of the thread-scaling probe: long enough that waking the threads is noise.
+const SCALING_WALKS: u64 = 8192;
+const PROBE_INTERIOR: u64 = 16384;
+/// Frames the probe samples.
+const PROBE_FRAMES: usize = 3;
+/// A task should last at least this long, so its overhead is negligible...
+const TASK_SECONDS: f64 = 0.05;
+/// ... and each worker should get this many tasks, so stragglers balance out.
+const TASKS_PER_WORKER: usize = 4;
+/// Cost of one task besides its frames: a hyperslab read call, a channel send.
+const TASK_OVERHEAD_SECONDS: f64 = 2e-4;
+
+/// What the probe measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Profile {
+    pub frames_sampled: usize,
+    pub seconds_per_walk: f64,
+    pub seconds_per_interior_sample: f64,
+    /// Building a body (selection, unwrap, launch sphere, BVH), per frame.
+    pub body_seconds: f64,
+    pub read_seconds_per_frame: f64,
+    /// Coordinates read per frame, as f64.
+    pub bytes_per_frame: usize,
+    pub body_bytes: usize,
+    pub cores: usize,
+    /// Measured speedup of one frame's walks on all cores over one thread.
+    pub thread_speedup: f64,
+    /// Walks and interior samples a frame is expected to need (the target rsd predicted
+    /// from the probe's own rsd, or the fixed counts).
+    pub walks_per_frame: u64,
+    pub interior_per_frame: u64,
+    /// Memory the process held when the plan was made.
+    pub baseline_bytes: u64,
+    pub probe_seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Candidate {
+    pub strategy: Kind,
+    pub workers: usize,
+    pub threads: usize,
+    pub chunk_frames: usize,
+    pub predicted_seconds: f64,
+    pub predicted_memory_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    pub strategy: Kind,
+    pub workers: usize,
+    pub threads: usize,
+    pub chunk_frames: usize,
+    pub reason: String,
+    pub profile: Profile,
+    pub candidates: Vec<Candidate>,
+}
+
+/// What the user fixed: a strategy, a worker or thread count, a memory cap.
+#[derive(Clone, Debug, Default)]
+pub struct Constraints {
+    pub strategy: Option<Kind>,
+    pub workers: Option<usize>,
+    pub threads: Option<usize>,
+    pub max_memory: Option<u64>,
+    pub cores: usize,
+}
+
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Walks (or samples) a frame needs for a target rsd, from what `done` of them gave.
+fn needed(done: u64, rsd_now: f64, target: Option<f64>, cap: u64) -> u64 {
+    match target {
+        Some(t) if rsd_now.is_finite() && rsd_now > 0.0 => ((done as f64 * (rsd_now / t).powi(2)).ceil() as u64).clamp(1, cap),
+        Some(_) => cap,
+        None => cap,
+    }
+}
+
+/// Times reading, body building and a small probe of walks on a few of the job's frames.
+pub fn profile(job: &Job, cores: usize) -> Result<Profile> {
+    let started = Instant::now();
+    let n = job.frames.len();
+    let picks: Vec<usize> = {
+        let mut p: Vec<usize> = (0..PROBE_FRAMES.min(n)).map(|k| job.frames[k * (n - 1) / (PROBE_FRAMES - 1).max(1)]).collect();
+        p.dedup();
+        p
+    };
+    let mut reader = job.trajectory.reader(job.read.clone())?;
+    let serial = Pool::new(1)?;
+    let all = Pool::new(cores.max(1))?;
+    let (mut read_s, mut body_s, mut walk_s, mut int_s, mut walks, mut interior) = (0.0, 0.0, 0.0, 0.0, 0u64, 0u64);
+    let (mut speedup, mut body_bytes) = (1.0, 0);
+    let (mut need_walks, mut need_interior) = (0u64, 0u64);
+    let probe = |walks, interior_samples| Sampling { walks, interior_samples, seed: job.sampling.seed, ..Default::default() };
+    for (k, &f) in picks.iter().enumerate() {
+        let t = Instant::now();
+        let chunk = job.trajectory.chunks(&[f], 1)[0];
+        let frame = reader.read_chunk(&chunk)?.remove(0);
+        read_s += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let body = job.body(&frame)?;
+        body_s += t.elapsed().as_secs_f64();
+        body_bytes = body.spheres.len() * (std::mem::size_of::<crate::body::Sphere>() + 48);
+        let ctx = Context { launch_radius: body.launch_radius, length_meters: job.trajectory.length_unit.meters, conditions: Default::default() };
+        let w = compute_frame(&body, frame.info.key, &probe(PROBE_WALKS, 32), &ctx, &serial)?;
+        let i = compute_frame(&body, frame.info.key, &probe(32, PROBE_INTERIOR), &ctx, &serial)?;
+        walk_s += w.seconds;
+        int_s += i.seconds;
+        walks += PROBE_WALKS;
+        interior += PROBE_INTERIOR;
+        let rsd = |r: &crate::compute::FrameResult, q| r.get(q).map_or(f64::NAN, |e| e.rsd_percent());
+        let s = &job.sampling;
+        need_walks = need_walks.max(needed(PROBE_WALKS, rsd(&w, Quantity::Capacitance), s.max_rsd_capacitance, s.walks).max(
+            needed(PROBE_WALKS, rsd(&w, Quantity::MeanPolarizability), s.max_rsd_polarizability, s.walks),
+        ));
+        need_interior = need_interior.max(needed(PROBE_INTERIOR, rsd(&i, Quantity::Volume), s.max_rsd_volume, s.interior_samples));
+        if k == 0 && all.threads() > 1 {
+            let one = compute_frame(&body, frame.info.key, &probe(SCALING_WALKS, 32), &ctx, &serial)?;
+            let many = compute_frame(&body, frame.info.key, &probe(SCALING_WALKS, 32), &ctx, &all)?;
+            speedup = (one.seconds / many.seconds).max(1.0);
+        }
+    }
+    let m = picks.len() as f64;
+    Ok(Profile {
+        frames_sampled: picks.len(),
+        seconds_per_walk: walk_s / walks as f64,
+        seconds_per_interior_sample: int_s / interior as f64,
+        body_seconds: body_s / m,
+        read_seconds_per_frame: read_s / m,
+        bytes_per_frame: job.read.len() * 24,
+        body_bytes,
+        cores,
+        thread_speedup: speedup,
+        walks_per_frame: need_walks,
+        interior_per_frame: need_interior,
+        baseline_bytes: resident_bytes(),
+        probe_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+impl Profile {
+    /// Speedup of one frame's walks on `threads` threads: Amdahl's law through the
+    /// measured speedup on all cores.
+    pub fn speedup(&self, threads: usize) -> f64 {
+        if self.cores <= 1 || threads <= 1 {
+            return 1.0;
+        }
+        let p = self.cores as f64;
+        let serial = ((p / self.thread_speedup.clamp(1.0, p) - 1.0) / (p - 1.0)).clamp(0.0, 1.0);
+        1.0 / (serial + (1.0 - serial) / threads as f64)
+    }
+
+    /// Seconds one frame takes on a worker of `threads` threads, reading excluded.
+    pub fn frame_seconds(&self, threads: usize) -> f64 {
+        let walks = self.walks_per_frame as f64 * self.seconds_per_walk + self.interior_per_frame as f64 * self.seconds_per_interior_sample;
+        self.body_seconds + walks / self.speedup(threads)
+    }
+
+    /// Predicted time and memory of `frames` frames on K workers x M threads, in chunks of
+    /// at most `max_chunk` frames (the coordinate-bytes limit).
+    pub fn candidate(&self, frames: usize, workers: usize, threads: usize, max_chunk: usize) -> Candidate {
+        let t = self.frame_seconds(threads);
+        let (chunk, seconds, memory) = if workers == 1 {
+            let chunk = max_chunk.max(1);
+            let memory = (READ_AHEAD + 2) * chunk * self.bytes_per_frame + self.body_bytes;
+            (chunk, self.read_seconds_per_frame + frames as f64 * t, memory)
+        } else {
+            let long_enough = (TASK_SECONDS / (t + self.read_seconds_per_frame)).ceil() as usize;
+            let enough_tasks = frames / (TASKS_PER_WORKER * workers);
+            let chunk = long_enough.min(enough_tasks).clamp(1, max_chunk.max(1));
+            let tasks = frames.div_ceil(chunk);
+            let rounds = tasks.div_ceil(workers) as f64;
+            let per_task = frames as f64 / tasks as f64 * (t + self.read_seconds_per_frame) + TASK_OVERHEAD_SECONDS;
+            let memory = workers.min(tasks) * (2 * chunk * self.bytes_per_frame + self.body_bytes);
+            (chunk, rounds * per_task, memory)
+        };
+        Candidate {
+            strategy: Kind::of(workers, threads),
+            workers,
+            threads,
+            chunk_frames: chunk,
+            predicted_seconds: seconds,
+            predicted_memory_bytes: self.baseline_bytes + memory as u64,
+        }
+    }
+}
+
+/// Every shape K x M <= cores the constraints allow, predicted, and the fastest that fits.
+pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints) -> Result<Plan> {
+    for (name, v) in [("--workers", c.workers), ("--threads", c.threads)] {
+        if v == Some(0) {
+            return Err(Error::Option(format!("{name} must be at least 1")));
+        }
+    }
+    let cores = c.cores.max(1);
+    let mut candidates = vec![];
+    for workers in 1..=cores {
+        for threads in 1..=cores / workers {
+            let kind = Kind::of(workers, threads);
+            let allowed = c.strategy.is_none_or(|k| k == kind || (k == Kind::Threads && kind == Kind::Serial && c.threads == Some(1)))
+                && c.workers.is_none_or(|w| w == workers)
+                && c.threads.is_none_or(|t| t == threads);
+            if allowed {
+                candidates.push(profile.candidate(frames, workers, threads, max_chunk));
+            }
+        }
+    }
+    // A forced shape beyond the core count is the user's call: run it as asked.
+    if candidates.is_empty() {
+        let (w, t) = (c.workers.unwrap_or(1), c.threads.unwrap_or(1));
+        let kind = Kind::of(w, t);
+        if let Some(k) = c.strategy.filter(|&k| k != kind) {
+            return Err(Error::Option(format!(
+                "strategy {} cannot run {w} worker(s) x {t} thread(s) (serial is 1 x 1, threads has 1 worker, frames 1 thread per worker)",
+                k.name()
+            )));
+        }
+        candidates.push(profile.candidate(frames, w, t, max_chunk));
+    }
+    let fitting: Vec<&Candidate> = candidates.iter().filter(|x| c.max_memory.is_none_or(|m| x.predicted_memory_bytes <= m)).collect();
+    let Some(best) = fitting.iter().min_by(|a, b| {
+        a.predicted_seconds.total_cmp(&b.predicted_seconds).then((a.workers * a.threads).cmp(&(b.workers * b.threads)))
+    }) else {
+        let least = candidates.iter().map(|x| x.predicted_memory_bytes).min().unwrap_or(0);
+        return Err(Error::Option(format!(
+            "no strategy fits --max-memory {} bytes: the smallest needs about {least}",
+            c.max_memory.unwrap_or(0)
+        )));
+    };
+    let best = (*best).clone();
+    let runner_up = fitting
+        .iter()
+        .filter(|x| x.strategy != best.strategy)
+        .min_by(|a, b| a.predicted_seconds.total_cmp(&b.predicted_seconds));
+    let mut reason = format!(
+        "{} frame{} of about {:.3} s each on one thread ({} walks, {} interior samples, {:.3} s to build the body); {} x {} predicted {:.2} s",
+        frames,
+        if frames == 1 { "" } else { "s" },
+        profile.frame_seconds(1),
+        profile.walks_per_frame,
+        profile.interior_per_frame,
+        profile.body_seconds,
+        best.workers,
+        best.threads,
+        best.predicted_seconds
+    );
+    if let Some(r) = runner_up {
+        reason += &format!(", {:.2}x faster than {} ({} x {}, {:.2} s)", r.predicted_seconds / best.predicted_seconds, r.strategy.name(), r.workers, r.threads, r.predicted_seconds);
+    }
+    if let Some(m) = c.max_memory {
+        let excluded = candidates.len() - fitting.len();
+        reason += &format!("; {excluded} candidate(s) excluded by --max-memory {m}");
+    }
+    Ok(Plan {
+        strategy: best.strategy,
+        workers: best.workers,
+        threads: best.threads,
+        chunk_frames: best.chunk_frames,
+        reason,
+        profile,
+        candidates,
+    })
+}

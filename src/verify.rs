@@ -1,0 +1,74 @@
+//! Verification: recompute sampled frames with the serial reference after a run and compare.
+//! The CPU strategies promise bit-identical frames, so any difference is a failure; this
+//! is how a run proves its answer did not depend on how it was run.
+
+use crate::compute::FrameResult;
+use crate::error::Result;
+use crate::exec::{Serial, Strategy};
+use crate::job::Job;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The largest difference found, relative to the reference value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Worst {
+    pub frame: usize,
+    pub quantity: String,
+    pub relative_difference: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verification {
+    pub frames_checked: usize,
+    pub passed: bool,
+    /// Frames whose numbers differ from the reference.
+    pub failed_frames: Vec<usize>,
+    pub worst: Option<Worst>,
+}
+
+/// `n` frames of `frames`, evenly spaced, first and last included.
+pub fn sample(frames: &[usize], n: usize) -> Vec<usize> {
+    let n = n.min(frames.len());
+    let mut out: Vec<usize> = (0..n).map(|k| frames[if n == 1 { 0 } else { k * (frames.len() - 1) / (n - 1) }]).collect();
+    out.dedup();
+    out
+}
+
+/// How far `got` is from `reference`: None when bit-identical, else the worst component.
+pub fn difference(got: &FrameResult, reference: &FrameResult) -> Option<(String, f64)> {
+    let mut worst: Option<(String, f64)> = None;
+    for (a, b) in got.estimates.iter().zip(&reference.estimates) {
+        for (x, y) in a.value.iter().chain(&a.std).zip(b.value.iter().chain(&b.std)) {
+            if x.to_bits() != y.to_bits() {
+                let d = if y.abs() > 0.0 { ((x - y) / y).abs() } else { (x - y).abs() };
+                let d = if d.is_nan() { f64::INFINITY } else { d };
+                if worst.as_ref().is_none_or(|(_, w)| d > *w) {
+                    worst = Some((b.quantity.name().to_string(), d));
+                }
+            }
+        }
+    }
+    let counts_differ = got.walks != reference.walks || got.interior_samples != reference.interior_samples || got.hits != reference.hits;
+    match (worst, counts_differ) {
+        (None, true) => Some(("walks".into(), f64::INFINITY)),
+        (w, _) => w,
+    }
+}
+
+/// Recomputes the frames of `kept` (frame index to the run's result) serially and compares.
+pub fn verify(job: &Job, kept: &BTreeMap<usize, FrameResult>) -> Result<Verification> {
+    let mut sub = job.clone();
+    sub.frames = kept.keys().copied().collect();
+    let mut failed_frames = vec![];
+    let mut worst: Option<Worst> = None;
+    Serial.run(&sub, 1, &mut |info, reference| {
+        if let Some((quantity, d)) = difference(&kept[&info.index], &reference) {
+            failed_frames.push(info.index);
+            if worst.as_ref().is_none_or(|w| d > w.relative_difference) {
+                worst = Some(Worst { frame: info.index, quantity, relative_difference: d });
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Verification { frames_checked: kept.len(), passed: failed_frames.is_empty(), failed_frames, worst })
+}
