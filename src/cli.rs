@@ -480,7 +480,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         footer.insert("verification".into(), json!(v));
     }
     footer.insert("frames_computed".into(), json!(done));
-    footer.insert("peak_memory_bytes".into(), json!(peak_memory_bytes()));
+    footer.insert("peak_memory_bytes".into(), json!(plan::process_memory_bytes("VmHWM")));
     report.finish(&footer)?.commit()?;
     if unconverged > 0 {
         eprintln!("warning: the target relative std was not reached within the walk cap in {unconverged} frame(s); raise --walks or --interior");
@@ -507,13 +507,6 @@ fn radii_description(args: &RunArgs) -> serde_json::Value {
     }
 }
 
-/// The process's peak resident memory (Linux's VmHWM), so a run shows what it needed.
-fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
 
 /// Where results go: standard output, or a file written through a temporary file in the
 /// same directory and renamed into place at the end (also when a run stops early, so the

@@ -87,13 +87,12 @@ pub struct Constraints {
     pub cores: usize,
 }
 
-fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+/// A memory figure of this process from Linux's /proc/self/status ("VmRSS" resident now,
+/// "VmHWM" the peak); None elsewhere.
+pub fn process_memory_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
 }
 
 /// Walks (or samples) a frame needs for a target rsd, from what `done` of them gave.
@@ -162,7 +161,7 @@ pub fn profile(job: &Job, cores: usize) -> Result<Profile> {
         thread_speedup: speedup,
         walks_per_frame: need_walks,
         interior_per_frame: need_interior,
-        baseline_bytes: resident_bytes(),
+        baseline_bytes: process_memory_bytes("VmRSS").unwrap_or(0),
         probe_seconds: started.elapsed().as_secs_f64(),
     })
 }
