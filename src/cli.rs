@@ -299,7 +299,6 @@ impl RunArgs {
 }
 
 fn prepare(args: &RunArgs) -> Result<Job> {
-    args.sampling().validate()?;
     let trajectory = Trajectory::open(&args.input, &args.open_options())?;
     let opts = JobOptions {
         select: args.select.clone(),

@@ -73,11 +73,8 @@ impl Job {
                 body.launch_radius = body.launch_radius.or(input.launch_radius);
                 body.skin_thickness = body.skin_thickness.or(input.skin_thickness);
                 conditions = input.conditions.overridden_by(&conditions);
-                let scale = opts.radius_scale;
-                if !(scale.is_finite() && scale > 0.0) {
-                    return Err(Error::Option(format!("--radius-scale must be a positive number, got {scale}")));
-                }
-                atoms.iter().map(|&i| input.radii[i] * scale).collect()
+                radii::check_scale(opts.radius_scale)?;
+                atoms.iter().map(|&i| input.radii[i] * opts.radius_scale).collect()
             }
             (Format::Bod(_), Some(_)) => {
                 return Err(Error::Option("--radii and --radius do not apply to a .bod input, whose spheres carry their radii".into()))

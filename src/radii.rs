@@ -97,12 +97,19 @@ pub enum Radii {
     Table { table: RadiiTable, key: RadiiKey },
 }
 
+/// Refuses a radius scale that would make empty or inverted spheres.
+pub fn check_scale(scale: f64) -> Result<()> {
+    if scale.is_finite() && scale > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Option(format!("--radius-scale must be a positive number, got {scale}")))
+    }
+}
+
 /// The radius of each atom of `topology` times `scale`. Every atom without a radius is
 /// reported at once, so a user fixes a radii file in one go rather than one key per run.
 pub fn assign(topology: &Topology, radii: &Radii, scale: f64) -> Result<Vec<f64>> {
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(Error::Option(format!("--radius-scale must be a positive number, got {scale}")));
-    }
+    check_scale(scale)?;
     let (table, key) = match radii {
         Radii::Uniform(r) => {
             if !(r.is_finite() && *r > 0.0) {

@@ -26,11 +26,11 @@ pub fn run(job: &Job, workers: usize, threads: usize, chunk_frames: usize, sink:
     let (tx, rx) = channel::<Done>();
     let mut logs: Vec<WorkerLog> = (0..workers).map(|worker| WorkerLog { worker, tasks: vec![] }).collect();
     let mut failure: Option<(usize, Error)> = None;
+    let pools: Vec<Pool> = (0..workers).map(|_| Pool::new(threads)).collect::<Result<_>>()?;
     std::thread::scope(|scope| {
-        for w in 0..workers {
+        for (w, pool) in pools.into_iter().enumerate() {
             let (tx, tasks, next, stop) = (tx.clone(), &tasks, &next, &stop);
             scope.spawn(move || {
-                let pool = Pool::new(threads);
                 let mut reader = None;
                 while !stop.load(Ordering::Relaxed) {
                     let t = next.fetch_add(1, Ordering::Relaxed);
@@ -39,12 +39,11 @@ pub fn run(job: &Job, workers: usize, threads: usize, chunk_frames: usize, sink:
                     }
                     let started = Instant::now();
                     let result = (|| {
-                        let pool = pool.as_ref().map_err(|e| Error::Option(e.to_string()))?;
                         if reader.is_none() {
                             reader = Some(job.trajectory.reader(job.read.clone())?);
                         }
                         let frames = reader.as_mut().expect("opened above").read_chunk(&tasks[t])?;
-                        frames.iter().map(|f| job.compute(f, pool).map(|r| (f.info.clone(), r))).collect::<Result<Vec<_>>>()
+                        frames.iter().map(|f| job.compute(f, &pool).map(|r| (f.info.clone(), r))).collect::<Result<Vec<_>>>()
                     })();
                     if tx.send((t, w, result, started.elapsed().as_secs_f64())).is_err() {
                         break;

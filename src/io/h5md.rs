@@ -4,7 +4,7 @@
 //! attribute) mode, `unit` attributes converted to Angstrom, an optional periodic box, and
 //! elements from /particles/GROUP/species when the file has them.
 
-use super::hdf5::{dataset, input_error, read_frames, read_strings, text_attr};
+use super::hdf5::{dataset, input_error, length_scale, read_frames, read_strings, text_attr};
 use crate::error::Result;
 use crate::topology::{element_of_number, element_symbol, Topology};
 use crate::trajectory::{Chunk, Format, Frame, FrameInfo, FrameReader, OpenOptions, Segment, Trajectory};
@@ -31,32 +31,6 @@ pub struct Layout {
     /// Multiplies file lengths into Angstrom.
     pub scale: f64,
     pub cell: CellLayout,
-}
-
-/// Angstrom per unit, for the length units H5MD writers use.
-pub fn angstrom_per(unit: &str) -> Option<f64> {
-    match unit.trim() {
-        "nm" | "nanometer" | "nanometers" => Some(10.0),
-        "Angstrom" | "angstrom" | "Ang" | "ang" | "A" | "Å" | "angstroms" => Some(1.0),
-        "pm" | "picometer" => Some(0.01),
-        "um" | "micrometer" => Some(1e4),
-        _ => None,
-    }
-}
-
-/// The length unit of `ds` as Angstrom per unit: its `unit` attribute, else the user's
-/// `--length-unit`, else an error (a guessed unit would be a silent factor of ten).
-pub fn length_scale(ds: &hdf5::Dataset, fallback: Option<&str>, path: &Path) -> Result<f64> {
-    let name = ds.name();
-    let unit = text_attr(ds, "unit", &format!("the unit of {name}"), path)?;
-    match (unit, fallback) {
-        (Some(u), _) => angstrom_per(&u).ok_or_else(|| {
-            input_error(path, format!("unknown length unit '{u}' in {name} (expected nm, Angstrom, A, pm or um)"))
-        }),
-        (None, Some(u)) => angstrom_per(u)
-            .ok_or_else(|| crate::Error::Option(format!("unknown --length-unit '{u}' (expected nm, Angstrom, A, pm or um)"))),
-        (None, None) => Err(input_error(path, format!("{name} has no unit attribute: give --length-unit (nm, Angstrom, pm)"))),
-    }
 }
 
 /// Steps or times of `n` frames from an H5MD `step`/`time` element: a dataset of one
@@ -154,7 +128,7 @@ fn cell_layout(group: &hdf5::Group, frames: usize, position_scale: f64, path: &P
     let time_dependent = bx.group("edges").is_ok();
     let ds = if time_dependent { dataset(&bx, "edges/value", path)? } else { dataset(&bx, "edges", path)? };
     let scale = match text_attr(&ds, "unit", "box edges unit", path)? {
-        Some(u) => angstrom_per(&u).ok_or_else(|| input_error(path, format!("unknown length unit '{u}' in {}", ds.name())))?,
+        Some(u) => length_scale(Some(&u), &ds.name(), None, path)?,
         None => position_scale,
     };
     let shape = ds.shape();
@@ -196,7 +170,8 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
     if n == 0 || atoms == 0 {
         return Err(input_error(path, format!("{position_path} is empty (shape {shape:?})")));
     }
-    let scale = length_scale(&ds, opts.length_unit.as_deref(), path)?;
+    let unit = text_attr(&ds, "unit", &format!("the unit of {position_path}"), path)?;
+    let scale = length_scale(unit.as_deref(), &position_path, opts.length_unit.as_deref(), path)?;
     let position = group.group("position").map_err(|e| input_error(path, e.to_string()))?;
     let steps = per_frame(&position, "step", n, path)?;
     let times = per_frame(&position, "time", n, path)?;

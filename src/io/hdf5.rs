@@ -14,6 +14,28 @@ pub fn input_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Input { path: path.into(), message: message.into() }
 }
 
+/// Angstrom per unit, for the length units H5MD and wepy writers use.
+pub fn angstrom_per(unit: &str) -> Option<f64> {
+    match unit.trim() {
+        "nm" | "nanometer" | "nanometers" => Some(10.0),
+        "Angstrom" | "angstrom" | "Ang" | "ang" | "A" | "Å" | "angstroms" => Some(1.0),
+        "pm" | "picometer" => Some(0.01),
+        "um" | "micrometer" => Some(1e4),
+        _ => None,
+    }
+}
+
+/// Angstrom per unit of `what`: the `unit` the file gives, else the user's `length_unit`
+/// (`--length-unit`), else an error: a guessed unit would be a silent factor of ten.
+pub fn length_scale(unit: Option<&str>, what: &str, length_unit: Option<&str>, path: &Path) -> Result<f64> {
+    const EXPECTED: &str = "expected nm, Angstrom, A, pm or um";
+    match (unit, length_unit) {
+        (Some(u), _) => angstrom_per(u).ok_or_else(|| input_error(path, format!("unknown length unit '{u}' in {what} ({EXPECTED})"))),
+        (None, Some(u)) => angstrom_per(u).ok_or_else(|| Error::Option(format!("unknown --length-unit '{u}' ({EXPECTED})"))),
+        (None, None) => Err(input_error(path, format!("{what} has no unit attribute: give --length-unit (nm, Angstrom, pm)"))),
+    }
+}
+
 /// Whether the file starts with HDF5's signature (at 0 or after a user block of 512,
 /// 1024, ... bytes, as the format allows).
 pub fn is_hdf5(path: &Path) -> Result<bool> {

@@ -88,36 +88,58 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 
 /// The atoms of the first model, and the bonds of the CONECT records.
 pub fn read_topology(path: &Path) -> Result<Topology> {
+    scan(path).map(|(topology, _)| topology)
+}
+
+/// One pass over the file: the first model's atoms, the CONECT bonds, and where each model
+/// starts with the cell in force for it.
+fn scan(path: &Path) -> Result<(Topology, Vec<Model>)> {
     let mut r = open_file(path)?;
     let mut atoms = vec![];
     let mut serials = std::collections::HashMap::new();
     let mut bonds = vec![];
+    let mut models = vec![];
+    let mut first_atom = None;
+    let mut cell = None;
     let mut in_first_model = true;
+    let (mut offset, mut number) = (0u64, 0);
     let mut line = String::new();
-    let mut number = 0;
-    while r.read_line(&mut line).map_err(io_error(path))? > 0 {
+    loop {
+        let n = r.read_line(&mut line).map_err(io_error(path))?;
+        if n == 0 {
+            break;
+        }
         number += 1;
         let l = line.trim_end_matches(['\n', '\r']);
-        if l.starts_with("ENDMDL") {
+        if l.starts_with("CRYST1") {
+            cell = cryst1(l, path, number)?;
+        } else if l.starts_with("MODEL") {
+            models.push(Model { offset, line: number, cell });
+        } else if l.starts_with("ENDMDL") {
             in_first_model = false;
-        } else if is_atom(l) && in_first_model {
-            let name = field(l, 12..16).to_string();
-            let resname = field(l, 17..21).to_string();
-            let element = match field(l, 76..78) {
-                "" => guess_element(&name, &resname),
-                e => Some(element_symbol(e).ok_or_else(|| parse_error(path, number, format!("unknown element '{e}'")))?),
-            };
-            if let Ok(serial) = field(l, 6..11).parse::<i64>() {
-                serials.insert(serial, atoms.len());
+        } else if is_atom(l) {
+            if first_atom.is_none() {
+                first_atom = Some(Model { offset, line: number, cell });
             }
-            atoms.push(Atom {
-                name,
-                atom_type: String::new(),
-                element,
-                resname,
-                resid: field(l, 22..26).parse().unwrap_or(0),
-                chain: field(l, 21..22).to_string(),
-            });
+            if in_first_model {
+                let name = field(l, 12..16).to_string();
+                let resname = field(l, 17..21).to_string();
+                let element = match field(l, 76..78) {
+                    "" => guess_element(&name, &resname),
+                    e => Some(element_symbol(e).ok_or_else(|| parse_error(path, number, format!("unknown element '{e}'")))?),
+                };
+                if let Ok(serial) = field(l, 6..11).parse::<i64>() {
+                    serials.insert(serial, atoms.len());
+                }
+                atoms.push(Atom {
+                    name,
+                    atom_type: String::new(),
+                    element,
+                    resname,
+                    resid: field(l, 22..26).parse().unwrap_or(0),
+                    chain: field(l, 21..22).to_string(),
+                });
+            }
         } else if l.starts_with("CONECT") {
             let ids: Vec<i64> = (0..5)
                 .map(|k| field(l, 6 + 5 * k..11 + 5 * k))
@@ -137,44 +159,22 @@ pub fn read_topology(path: &Path) -> Result<Topology> {
                 }
             }
         }
+        offset += n as u64;
         line.clear();
     }
     if atoms.is_empty() {
         return Err(Error::Input { path: path.into(), message: "has no ATOM or HETATM records".into() });
     }
-    bonds.sort_unstable();
-    bonds.dedup();
-    Ok(Topology { atoms, bonds })
-}
-
-pub fn open(path: &Path) -> Result<Trajectory> {
-    let topology = read_topology(path)?;
-    let mut r = open_file(path)?;
-    let mut models = vec![];
-    let mut cell = None;
-    let mut offset = 0u64;
-    let mut number = 0;
-    let mut line = String::new();
-    let mut first_atom = None;
-    loop {
-        let n = r.read_line(&mut line).map_err(io_error(path))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        if line.starts_with("CRYST1") {
-            cell = cryst1(&line, path, number)?;
-        } else if line.starts_with("MODEL") {
-            models.push(Model { offset, line: number, cell });
-        } else if is_atom(&line) && first_atom.is_none() {
-            first_atom = Some(Model { offset, line: number, cell });
-        }
-        offset += n as u64;
-        line.clear();
-    }
     if models.is_empty() {
         models.extend(first_atom);
     }
+    bonds.sort_unstable();
+    bonds.dedup();
+    Ok((Topology { atoms, bonds }, models))
+}
+
+pub fn open(path: &Path) -> Result<Trajectory> {
+    let (topology, models) = scan(path)?;
     let frames = (0..models.len()).map(|i| FrameInfo { index: i, key: i as u64, step: None, time: None, wepy: None }).collect();
     Ok(Trajectory {
         path: path.into(),

@@ -5,8 +5,7 @@
 //! The sequence is every selected run's selected trajectories in numeric order; frame
 //! (run, traj, cycle) is keyed by that triple.
 
-use super::h5md::angstrom_per;
-use super::hdf5::{dataset, input_error, read_frames, read_strings};
+use super::hdf5::{dataset, input_error, length_scale, read_frames, read_strings};
 use crate::error::Result;
 use crate::topology::{element_symbol, Atom, Topology};
 use crate::trajectory::{Chunk, Format, Frame, FrameInfo, FrameReader, OpenOptions, Segment, Trajectory, WepyLabel};
@@ -169,13 +168,9 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
     if topology.len() != atoms {
         return Err(input_error(path, format!("positions hold {atoms} atoms but /topology has {}", topology.len())));
     }
-    let scale = match (unit(file, "positions", path)?, opts.length_unit.as_deref()) {
-        (Some(u), _) => angstrom_per(&u).ok_or_else(|| input_error(path, format!("unknown length unit '{u}' for positions (expected nanometer, angstrom, pm)")))?,
-        (None, Some(u)) => angstrom_per(u).ok_or_else(|| crate::Error::Option(format!("unknown --length-unit '{u}'")))?,
-        (None, None) => return Err(input_error(path, "names no unit for positions (/units/units/positions): give --length-unit")),
-    };
+    let scale = length_scale(unit(file, "positions", path)?.as_deref(), "positions", opts.length_unit.as_deref(), path)?;
     let box_scale = match unit(file, "box_vectors", path)? {
-        Some(u) => angstrom_per(&u).ok_or_else(|| input_error(path, format!("unknown length unit '{u}' for box_vectors")))?,
+        Some(u) => length_scale(Some(&u), "box_vectors", None, path)?,
         None => scale,
     };
     Ok(Trajectory {
