@@ -22,6 +22,12 @@ pub enum Error {
     Input { path: PathBuf, message: String },
     #[error("invalid body: {0}")]
     Body(String),
+    /// A checkpoint that cannot be used: unreadable, damaged, or made for another run.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint { path: PathBuf, message: String },
+    /// An output that could not be written (a plot, an HDF5 result, a write-back).
+    #[error("cannot write {}: {message}", path.display())]
+    Output { path: PathBuf, message: String },
     #[error("invalid option: {0}")]
     Option(String),
 }

@@ -51,6 +51,34 @@ pub enum Shape {
 }
 
 impl Quantity {
+    pub const ALL: [Quantity; 18] = {
+        use Quantity::*;
+        [
+            Capacitance,
+            HydrodynamicRadius,
+            PolarizabilityTensor,
+            PolarizabilityEigenvalues,
+            MeanPolarizability,
+            IntrinsicConductivity,
+            QEta,
+            IntrinsicViscosity,
+            ViscometricRadius,
+            Volume,
+            GyrationTensor,
+            GyrationEigenvalues,
+            RadiusOfGyration,
+            EqualVolumeSphereCapacitance,
+            FrictionCoefficient,
+            DiffusionCoefficient,
+            SedimentationCoefficient,
+            IntrinsicViscosityMassUnits,
+        ]
+    };
+
+    pub fn from_name(name: &str) -> Option<Quantity> {
+        Quantity::ALL.into_iter().find(|q| q.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         use Quantity::*;
         match self {

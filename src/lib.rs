@@ -13,6 +13,7 @@
 
 pub mod body;
 pub mod bvh;
+pub mod checkpoint;
 pub mod compute;
 pub mod error;
 pub mod estimate;
@@ -22,7 +23,9 @@ pub mod job;
 pub mod output;
 pub mod pbc;
 pub mod plan;
+pub mod plot;
 pub mod pool;
+pub mod progress;
 pub mod radii;
 pub mod rng;
 pub mod select;

@@ -4,23 +4,10 @@
 
 mod common;
 
-use common::h5::{positions, H5md};
+use common::h5::{positions, H5md, Save};
+use common::trajwalk;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn trajwalk(args: &[&str]) -> Output {
-    let child = {
-        let _lock = common::hdf5_fork_lock();
-        Command::new(env!("CARGO_BIN_EXE_trajwalk"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts")
-    };
-    child.wait_with_output().expect("the binary runs")
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("trajwalk-inputs-{}", std::process::id()));
@@ -238,12 +225,12 @@ fn nan_coordinates_stop_the_run_and_keep_the_frames_before_them() {
     f.species = Some(vec![6, 6]);
     f.write(&path);
     let out_file = scratch("nan.json");
-    let out = trajwalk(&["run", &s(&path), "--walks", "1000", "--interior", "1000", "--strategy", "serial", "--out", &s(&out_file)]);
+    let out = trajwalk(&["run", &s(&path), "--walks", "1000", "--interior", "1000", "--strategy", "serial", "--out", &s(&out_file), "--quiet"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(
         stderr.trim_end(),
-        format!("error: stopped after 3 of 5 frames; the 3 computed were written: {}: frame 3: atom 1 (C) has a non-finite coordinate [NaN, 0.0, 0.0]", s(&path))
+        format!("error: stopped after 3 of 5 frames; the 3 finished were written: {}: frame 3: atom 1 (C) has a non-finite coordinate [NaN, 0.0, 0.0]", s(&path))
     );
     let doc: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
     assert_eq!(doc["frames"].as_array().unwrap().len(), 3);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::h5::{positions, H5md};
+use common::h5::{positions, H5md, Save};
 use std::collections::BTreeMap;
 use trajwalk::body::BodyOptions;
 use trajwalk::compute::{FrameResult, Sampling};

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::h5::{mdtraj_topology, positions, write_wepy, H5md, Steps};
+use common::h5::{mdtraj_topology, positions, write_wepy, H5md, Save, Steps};
 use std::f64::consts::LN_2;
 use std::path::PathBuf;
 use trajwalk::body::BodyOptions;
@@ -77,6 +77,7 @@ fn h5md_fixed_steps_f64_angstrom_read_back_exactly() {
     let path = scratch("fixed.h5md");
     let mut file = H5md::new(positions(5, 2, wiggle));
     file.steps = Steps::Fixed { step: 100, step_offset: 1000, time: 0.5, time_offset: 2.0 };
+    file.time_unit = "fs";
     file.write(&path);
     let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
     assert_eq!(t.frames.iter().map(|f| f.step.unwrap()).collect::<Vec<_>>(), vec![1000, 1100, 1200, 1300, 1400]);

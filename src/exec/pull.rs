@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 use std::time::Instant;
 
-type Done = (usize, usize, Result<Vec<(FrameInfo, FrameResult)>>, f64);
+/// A finished task: its index, the worker, the frames computed in order up to the first
+/// failure (all of them when there was none), that failure, and the seconds it took.
+type Done = (usize, usize, Vec<(FrameInfo, FrameResult)>, Option<Error>, f64);
 
 pub fn run(job: &Job, workers: usize, threads: usize, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
     if workers == 0 || threads == 0 {
@@ -38,14 +40,19 @@ pub fn run(job: &Job, workers: usize, threads: usize, chunk_frames: usize, sink:
                         break;
                     }
                     let started = Instant::now();
-                    let result = (|| {
+                    let mut done = vec![];
+                    let error = (|| {
                         if reader.is_none() {
                             reader = Some(job.trajectory.reader(job.read.clone())?);
                         }
-                        let frames = reader.as_mut().expect("opened above").read_chunk(&tasks[t])?;
-                        frames.iter().map(|f| job.compute(f, &pool).map(|r| (f.info.clone(), r))).collect::<Result<Vec<_>>>()
-                    })();
-                    if tx.send((t, w, result, started.elapsed().as_secs_f64())).is_err() {
+                        for f in reader.as_mut().expect("opened above").read_chunk(&tasks[t])? {
+                            let r = job.compute(&f, &pool)?;
+                            done.push((f.info, r));
+                        }
+                        Ok(())
+                    })()
+                    .err();
+                    if tx.send((t, w, done, error, started.elapsed().as_secs_f64())).is_err() {
                         break;
                     }
                 }
@@ -54,21 +61,20 @@ pub fn run(job: &Job, workers: usize, threads: usize, chunk_frames: usize, sink:
         drop(tx);
         let mut pending: BTreeMap<usize, Vec<(FrameInfo, FrameResult)>> = BTreeMap::new();
         let mut next_out = 0;
-        for (t, w, result, seconds) in rx {
-            match result {
-                Ok(frames) => {
-                    logs[w].tasks.push(TaskLog { first_frame: frames.first().map_or(0, |f| f.0.index), frames: frames.len(), seconds });
-                    pending.insert(t, frames);
-                }
-                Err(e) => {
+        for (t, w, frames, error, seconds) in rx {
+            match error {
+                None => logs[w].tasks.push(TaskLog { first_frame: frames.first().map_or(0, |f| f.0.index), frames: frames.len(), seconds }),
+                Some(e) => {
                     stop.store(true, Ordering::Relaxed);
                     if failure.as_ref().is_none_or(|(ft, _)| t < *ft) {
                         failure = Some((t, e));
                     }
                 }
             }
-            // Tasks are taken in order, so every task before a failed one completes.
-            while failure.as_ref().is_none_or(|(ft, _)| next_out < *ft) {
+            pending.insert(t, frames);
+            // Tasks are taken in order, so every task before a failed one completes, and
+            // the failed task's own frames before its failure are handed on too.
+            while failure.as_ref().is_none_or(|(ft, _)| next_out <= *ft) {
                 let Some(frames) = pending.remove(&next_out) else { break };
                 for (info, r) in frames {
                     if let Err(e) = sink(&info, r) {

@@ -2,6 +2,7 @@
 
 pub mod bod;
 pub mod h5md;
+pub mod h5md_write;
 pub mod hdf5;
 pub mod pdb;
 pub mod wepy;

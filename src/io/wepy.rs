@@ -6,12 +6,14 @@
 //! (run, traj, cycle) is keyed by that triple.
 
 use super::hdf5::{dataset, input_error, length_scale, read_frames, read_strings};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::estimate::{Estimate, Shape};
 use crate::topology::{element_symbol, Atom, Topology};
 use crate::trajectory::{Chunk, Format, Frame, FrameInfo, FrameReader, OpenOptions, Segment, Trajectory, WepyLabel};
 use crate::units::LengthUnit;
 use crate::vec3::M3;
 use ndarray::s;
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -241,4 +243,56 @@ impl FrameReader for Reader {
             })
             .collect())
     }
+}
+
+/// Writes per-frame observables back into a WepyHDF5 file where wepy keeps them, at
+/// `/runs/R/trajectories/T/observables/<name>` (and `<name>_std`), one row per cycle; a
+/// cycle that was not computed is NaN. Only those datasets are created or replaced: the
+/// rest of the file is not touched. Returns the datasets written.
+pub fn write_back(path: &Path, length_unit: &str, rows: &[(WepyLabel, Vec<Estimate>)]) -> Result<usize> {
+    let fail = |message: String| Error::Output { path: path.into(), message };
+    let file = hdf5::File::open_rw(path).map_err(|e| fail(format!("cannot open for writing: {e}")))?;
+    let mut trajs: BTreeMap<(u64, u64), Vec<&(WepyLabel, Vec<Estimate>)>> = BTreeMap::new();
+    for row in rows {
+        trajs.entry((row.0.run, row.0.traj)).or_default().push(row);
+    }
+    let mut written = 0;
+    for ((run, traj), rows) in trajs {
+        let base = format!("runs/{run}/trajectories/{traj}");
+        let cycles = file.dataset(&format!("{base}/positions")).map_err(|e| fail(e.to_string()))?.shape()[0];
+        let group = match file.group(&format!("{base}/observables")) {
+            Ok(g) => g,
+            Err(_) => file.create_group(&format!("{base}/observables")).map_err(|e| fail(e.to_string()))?,
+        };
+        for (k, e) in rows[0].1.iter().enumerate() {
+            let shape = e.quantity.shape();
+            let width = e.value.len();
+            let mut value = vec![f64::NAN; cycles * width];
+            let mut std = vec![f64::NAN; cycles * width];
+            for (label, estimates) in &rows {
+                let c = label.cycle as usize;
+                value[c * width..(c + 1) * width].copy_from_slice(&estimates[k].value);
+                std[c * width..(c + 1) * width].copy_from_slice(&estimates[k].std);
+            }
+            let dims = match shape {
+                Shape::Scalar => vec![cycles],
+                Shape::Vector => vec![cycles, 3],
+                Shape::Tensor => vec![cycles, 3, 3],
+            };
+            let unit = e.quantity.unit(length_unit);
+            for (name, data) in [(e.quantity.name().to_string(), value), (format!("{}_std", e.quantity.name()), std)] {
+                if group.link_exists(&name) {
+                    group.unlink(&name).map_err(|e| fail(e.to_string()))?;
+                }
+                let array = ndarray::ArrayD::from_shape_vec(dims.clone(), data).expect("dims match the data");
+                let ds = group.new_dataset_builder().with_data(&array).create(name.as_str()).map_err(|e| fail(e.to_string()))?;
+                if !unit.is_empty() {
+                    crate::io::h5md_write::text_attr(&ds, "unit", &unit).map_err(|e| fail(e.to_string()))?;
+                }
+                written += 1;
+            }
+        }
+    }
+    file.flush().map_err(|e| fail(e.to_string()))?;
+    Ok(written)
 }

@@ -13,6 +13,21 @@ pub fn hdf5_fork_lock() -> std::sync::MutexGuard<'static, ()> {
     HDF5_FORK_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Starts the trajwalk binary with piped output, under the fork lock.
+pub fn spawn_trajwalk(args: &[&str]) -> std::process::Child {
+    let _lock = hdf5_fork_lock();
+    std::process::Command::new(env!("CARGO_BIN_EXE_trajwalk"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+pub fn trajwalk(args: &[&str]) -> std::process::Output {
+    spawn_trajwalk(args).wait_with_output().expect("the binary runs")
+}
+
 use std::path::PathBuf;
 use trajwalk::body::{Body, BodyOptions};
 use trajwalk::compute::{compute_frame, FrameResult, Sampling};

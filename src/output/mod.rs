@@ -6,6 +6,9 @@
 //! quantities add `"unit"`; those with ZENO's fixed model uncertainty add `"model_std"`,
 //! kept apart from the Monte Carlo `std`. Non-finite numbers (e.g. no walk hit) are null.
 
+pub mod h5;
+pub mod summary;
+
 use crate::compute::FrameResult;
 use crate::estimate::{Estimate, Shape};
 use crate::trajectory::FrameInfo;

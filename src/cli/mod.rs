@@ -1,6 +1,9 @@
-//! The command line: `trajwalk run INPUT [options]`.
+//! The command line: `trajwalk run INPUT [options]` and `trajwalk plan INPUT [options]`.
 
-use anyhow::{bail, Context as _, Result};
+mod run;
+pub use run::run;
+
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::io::Write;
@@ -9,9 +12,7 @@ use trajwalk::body::{BodyOptions, Launch};
 use trajwalk::compute::Sampling;
 use trajwalk::job::{Job, JobOptions};
 use trajwalk::exec::{self, Kind};
-use trajwalk::output::{self, FrameReport, Style};
 use trajwalk::plan::{self, Constraints};
-use trajwalk::verify;
 use trajwalk::radii::{Radii, RadiiKey, RadiiTable};
 use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
 use trajwalk::units::{self, Conditions};
@@ -74,11 +75,13 @@ fn bytes(s: &str) -> Result<u64, String> {
     Ok(b as u64)
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
     Json,
     Csv,
+    /// H5MD observables (needs --out FILE.h5).
+    H5,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -223,9 +226,28 @@ pub struct RunArgs {
     /// Output format; default: from --out's extension, else a table.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Write the results to FILE (atomically) instead of standard output.
+    /// Write the results to FILE (atomically) instead of standard output; the format follows
+    /// the extension: .json, .csv, .h5 (H5MD observables), else a table.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Commit each finished frame to this SQLite file; run again with it to compute only the
+    /// frames not yet finished (and those that failed).
+    #[arg(long, value_name = "FILE.sqlite")]
+    pub checkpoint: Option<PathBuf>,
+    /// Discard what the checkpoint holds and start over.
+    #[arg(long, requires = "checkpoint")]
+    pub fresh: bool,
+    /// Also write the per-frame observables into the WepyHDF5 input, at
+    /// runs/R/trajectories/T/observables/<name>.
+    #[arg(long)]
+    pub write_back: bool,
+    /// Plot hydrodynamic radius, intrinsic viscosity, radius of gyration and volume against
+    /// time or frame (.png or .svg); with `plan --measure`, predicted against measured time.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// No progress bar and no summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 impl RunArgs {
@@ -248,6 +270,7 @@ impl RunArgs {
         self.format.unwrap_or_else(|| match self.out.as_deref().and_then(Path::extension).and_then(|e| e.to_str()) {
             Some("json") => Format::Json,
             Some("csv") => Format::Csv,
+            Some("h5" | "h5md" | "hdf5") => Format::H5,
             _ => Format::Table,
         })
     }
@@ -336,12 +359,17 @@ fn constraints(args: &RunArgs) -> Constraints {
     }
 }
 
-fn make_plan(job: &Job, c: &Constraints) -> Result<plan::Plan> {
+fn make_plan(job: &Job, c: &Constraints) -> trajwalk::Result<plan::Plan> {
     let profile = plan::profile(job, c.cores)?;
-    Ok(plan::choose(profile, job.frames.len(), job.max_chunk_frames(), c)?)
+    plan::choose(profile, job.frames.len(), job.max_chunk_frames(), c)
 }
 
 pub fn plan_command(args: &PlanArgs) -> Result<()> {
+    match &args.run.plot {
+        Some(_) if !args.measure => bail!("plan --plot draws predicted against measured times: add --measure"),
+        Some(p) => trajwalk::plot::check_path(p)?,
+        None => {}
+    }
     let job = prepare(&args.run)?;
     let c = constraints(&args.run);
     let plan = make_plan(&job, &c)?;
@@ -372,6 +400,13 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
             "chosen": {"strategy": chosen.strategy, "workers": chosen.workers, "threads": chosen.threads},
             "regret": chosen_measured / best,
         });
+        if let Some(path) = &args.run.plot {
+            let points: Vec<(String, f64, f64)> = rows
+                .iter()
+                .map(|(k, m)| (format!("{} {}x{}", k.strategy.name(), k.workers, k.threads), k.predicted_seconds, *m))
+                .collect();
+            trajwalk::plot::plan(path, &points)?;
+        }
     }
     let text = match args.run.format() {
         Format::Json => serde_json::to_string_pretty(&doc)? + "\n",
@@ -413,140 +448,3 @@ fn plan_table(doc: &serde_json::Value) -> String {
     out
 }
 
-pub fn run(args: &RunArgs) -> Result<()> {
-    let job = prepare(args)?;
-    let plan = make_plan(&job, &constraints(args))?;
-    let strategy = exec::strategy(plan.strategy, plan.workers, plan.threads)?;
-    let t = &job.trajectory;
-    let input_name = args.input.display().to_string();
-    let parameters = json!({
-        "sampling": job.sampling,
-        "launch": job.body.launch,
-        "launch_radius": job.body.launch_radius,
-        "skin_thickness": job.body.skin_thickness,
-        "conditions": job.conditions,
-        "format": t.format.name(),
-        "selection": args.select,
-        "atoms_selected": job.atoms.len(),
-        "atoms_in_input": t.topology.len(),
-        "radii": radii_description(args),
-        "radius_scale": args.radius_scale,
-        "unwrap": job.unwrap,
-        "frames_in_input": t.len(),
-        "frames_selected": job.frames.len(),
-    });
-    let style = match args.format() {
-        Format::Json => Style::Json,
-        Format::Csv => Style::Csv,
-        Format::Table => Style::Table,
-    };
-    let destination = Destination::open(args.out.as_deref())?;
-    let summary = format!("plan: {} ({} x {}): {}", plan.strategy.name(), plan.workers, plan.threads, plan.reason);
-    let mut report = output::Report::begin(destination, style, &input_name, parameters, &summary)?;
-    let (mut done, mut unconverged) = (0usize, 0usize);
-    let to_verify: std::collections::BTreeSet<usize> = verify::sample(&job.frames, args.verify).into_iter().collect();
-    let mut kept = std::collections::BTreeMap::new();
-    let outcome = strategy.run(&job, plan.chunk_frames, &mut |info, result| {
-        let frame = FrameReport {
-            info,
-            length_unit: &t.length_unit,
-            time_unit: t.time_unit.as_deref(),
-            spheres: job.atoms.len(),
-            result: &result,
-        };
-        report.frame(&frame).map_err(|error| trajwalk::Error::Io { path: args.out.clone().unwrap_or("stdout".into()), error })?;
-        done += 1;
-        unconverged += usize::from(!result.converged);
-        if to_verify.contains(&info.index) {
-            kept.insert(info.index, result);
-        }
-        Ok(())
-    });
-    if let (Err(e), 0) = (&outcome, done) {
-        return Err(anyhow::anyhow!("{e}"));
-    }
-    let verification = match (&outcome, kept.is_empty()) {
-        (Ok(_), false) => Some(verify::verify(&job, &kept)?),
-        _ => None,
-    };
-    let mut plan_json = serde_json::to_value(&plan)?;
-    if let Ok(logs) = &outcome {
-        plan_json["worker_tasks"] = json!(logs);
-    }
-    let mut footer = serde_json::Map::new();
-    footer.insert("plan".into(), plan_json);
-    if let Some(v) = &verification {
-        footer.insert("verification".into(), json!(v));
-    }
-    footer.insert("frames_computed".into(), json!(done));
-    footer.insert("peak_memory_bytes".into(), json!(plan::process_memory_bytes("VmHWM")));
-    report.finish(&footer)?.commit()?;
-    if unconverged > 0 {
-        eprintln!("warning: the target relative std was not reached within the walk cap in {unconverged} frame(s); raise --walks or --interior");
-    }
-    outcome.with_context(|| format!("stopped after {done} of {} frames; the {done} computed were written", job.frames.len()))?;
-    if let Some(v) = verification.filter(|v| !v.passed) {
-        let w = v.worst.expect("a failed verification has a worst difference");
-        bail!(
-            "verification failed: frames {:?} differ from the serial reference (worst: frame {}, {}, relative difference {:e})",
-            v.failed_frames,
-            w.frame,
-            w.quantity,
-            w.relative_difference
-        );
-    }
-    Ok(())
-}
-
-fn radii_description(args: &RunArgs) -> serde_json::Value {
-    match (&args.radii, args.radius) {
-        (_, Some(r)) => json!({"uniform": r}),
-        (Some(spec), None) => json!({"table": spec, "key": args.radii_key.to_possible_value().unwrap().get_name()}),
-        (None, None) => json!({"table": "bondi", "key": "element"}),
-    }
-}
-
-
-/// Where results go: standard output, or a file written through a temporary file in the
-/// same directory and renamed into place at the end (also when a run stops early, so the
-/// frames it computed are kept), so a reader never sees a half-written result file.
-enum Destination {
-    Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
-    File { path: PathBuf, tmp: PathBuf, file: std::io::BufWriter<std::fs::File> },
-}
-
-impl Destination {
-    fn open(out: Option<&Path>) -> Result<Destination> {
-        let Some(path) = out else { return Ok(Destination::Stdout(std::io::BufWriter::new(std::io::stdout().lock()))) };
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = path.file_name().with_context(|| format!("{} is not a file name", path.display()))?;
-        let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(Destination::File { path: path.into(), tmp, file: std::io::BufWriter::new(file) })
-    }
-
-    fn commit(self) -> Result<()> {
-        let Destination::File { path, tmp, file } = self else { return Ok(()) };
-        let result = file.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all()).and_then(|()| std::fs::rename(&tmp, &path));
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.with_context(|| format!("cannot write {}", path.display()))
-    }
-}
-
-impl Write for Destination {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Destination::Stdout(w) => w.write(buf),
-            Destination::File { file, .. } => file.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Destination::Stdout(w) => w.flush(),
-            Destination::File { file, .. } => file.flush(),
-        }
-    }
-}

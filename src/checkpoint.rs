@@ -1,0 +1,375 @@
+//! A run's checkpoint: each finished frame's result committed to an SQLite file as it
+//! completes, so a run killed at any moment resumes where it stopped and ends with the same
+//! bits as one that never stopped.
+//!
+//! Why SQLite, in WAL mode with `synchronous=NORMAL`: a commit is atomic, so a SIGKILL
+//! loses only the frames still being computed and never leaves a half-written row; a power
+//! loss may lose the last few commits but cannot corrupt the file. One fsync per checkpoint
+//! of the WAL instead of one per frame keeps the cost far below a frame's compute.
+//!
+//! A checkpoint belongs to one input and one set of parameters: its `identity` (the input's
+//! path, size and content fingerprint, and every parameter that changes numbers) is stored
+//! with it, and opening it with a different identity is refused, naming what differs.
+//! Frames are keyed by their seed key, which does not depend on which frames were selected,
+//! so a run over more frames reuses what a shorter run computed.
+
+use crate::compute::{FrameResult, LaunchInfo};
+use crate::error::{Error, Result};
+use crate::estimate::{Estimate, Quantity};
+use crate::job::Job;
+use crate::trajectory::FrameInfo;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::{BTreeMap, HashSet};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Format of the tables and of the encoded results; a checkpoint of another version is
+/// refused rather than misread.
+const SCHEMA: &str = "1";
+
+/// Named values that must match for a checkpoint to be reused (`input.path`, `walks`, ...).
+pub type Identity = BTreeMap<String, String>;
+
+pub struct Checkpoint {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What an opened checkpoint already holds.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// Keys of frames with a stored result.
+    pub finished: HashSet<u64>,
+    /// Frames that failed last time, with their errors; they are computed again.
+    pub failed: Vec<(usize, String)>,
+}
+
+/// 64-bit FNV-1a: a fingerprint, not a defence against a forger.
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn bytes(mut self, data: &[u8]) -> Fnv {
+        for &b in data {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+    fn hex(self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+/// Bytes read from each of the sampled places of a file.
+const SAMPLE_BYTES: u64 = 64 << 10;
+/// Places sampled besides the head and the tail.
+const SAMPLES: u64 = 64;
+
+/// A file's size and a fingerprint of its content: the head, the tail and 64 evenly spaced
+/// blocks, about 4 MB whatever the size, so a 100 GB trajectory is recognised in
+/// milliseconds while a rewritten or truncated file is not mistaken for it.
+pub fn fingerprint(path: &Path) -> Result<(u64, String)> {
+    let io = |error| Error::Io { path: path.into(), error };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut hash = Fnv::new().bytes(&size.to_le_bytes());
+    let mut offsets = vec![0, size.saturating_sub(SAMPLE_BYTES)];
+    offsets.extend((1..=SAMPLES).map(|k| size / (SAMPLES + 1) * k));
+    let mut buf = vec![0u8; SAMPLE_BYTES as usize];
+    for offset in offsets {
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        let n = (&mut file).take(SAMPLE_BYTES).read(&mut buf).map_err(io)?;
+        hash = hash.bytes(&buf[..n]);
+    }
+    Ok((size, hash.hex()))
+}
+
+fn hash_f64s(values: impl IntoIterator<Item = f64>) -> String {
+    values.into_iter().fold(Fnv::new(), |h, v| h.bytes(&v.to_bits().to_le_bytes())).hex()
+}
+
+fn hash_usizes(values: impl IntoIterator<Item = usize>) -> String {
+    values.into_iter().fold(Fnv::new(), |h, v| h.bytes(&(v as u64).to_le_bytes())).hex()
+}
+
+/// Everything that decides a frame's numbers besides the frame itself: the input file, the
+/// atoms, their radii (as resolved, so an edited radii file counts), unwrapping, the body
+/// and sampling options and the physical conditions. Strategy, threads, chunking and the
+/// frame selection are absent because they never change a frame's numbers.
+pub fn identity(job: &Job) -> Result<Identity> {
+    let t = &job.trajectory;
+    let path = std::fs::canonicalize(&t.path).map_err(|error| Error::Io { path: t.path.clone(), error })?;
+    let (size, content) = fingerprint(&path)?;
+    let json = |v: serde_json::Value| v.to_string();
+    let mut id = Identity::new();
+    id.insert("input.path".into(), path.display().to_string());
+    id.insert("input.size".into(), size.to_string());
+    id.insert("input.fingerprint".into(), content);
+    id.insert("input.format".into(), t.format.name().into());
+    id.insert("input.datasets".into(), json(serde_json::json!(t.segments.iter().map(|s| &s.dataset).collect::<Vec<_>>())));
+    id.insert("length_unit".into(), t.length_unit.name.clone());
+    id.insert("atoms".into(), format!("{} ({})", job.atoms.len(), hash_usizes(job.atoms.iter().copied())));
+    id.insert("bonds".into(), hash_usizes(job.topology.bonds.iter().flat_map(|&[a, b]| [a, b])));
+    id.insert("radii".into(), hash_f64s(job.radii.iter().copied()));
+    id.insert("unwrap".into(), job.unwrap.to_string());
+    id.insert("launch".into(), format!("{:?}", job.body.launch));
+    id.insert("launch_radius".into(), json(serde_json::json!(job.body.launch_radius)));
+    id.insert("skin_thickness".into(), json(serde_json::json!(job.body.skin_thickness)));
+    let s = &job.sampling;
+    id.insert("walks".into(), s.walks.to_string());
+    id.insert("interior".into(), s.interior_samples.to_string());
+    id.insert("seed".into(), s.seed.to_string());
+    id.insert("max_rsd_capacitance".into(), json(serde_json::json!(s.max_rsd_capacitance)));
+    id.insert("max_rsd_polarizability".into(), json(serde_json::json!(s.max_rsd_polarizability)));
+    id.insert("max_rsd_volume".into(), json(serde_json::json!(s.max_rsd_volume)));
+    id.insert("conditions".into(), json(serde_json::json!(job.conditions)));
+    Ok(id)
+}
+
+impl Checkpoint {
+    /// Opens or creates the checkpoint at `path` for a run with `identity`. An existing one
+    /// made with another identity is refused unless `fresh`, which empties it.
+    pub fn open(path: &Path, identity: &Identity, fresh: bool) -> Result<(Checkpoint, Resume)> {
+        let err = |e: rusqlite::Error| Error::Checkpoint { path: path.into(), message: e.to_string() };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Checkpoint { path: path.into(), message: format!("cannot use write-ahead logging (journal mode {mode})") });
+        }
+        conn.execute_batch(
+            "PRAGMA synchronous=NORMAL;
+             CREATE TABLE IF NOT EXISTS identity (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS frames (
+                 key INTEGER PRIMARY KEY,
+                 frame INTEGER NOT NULL,
+                 result BLOB,
+                 error TEXT,
+                 finished_at TEXT NOT NULL DEFAULT (datetime('now')));",
+        )
+        .map_err(|e| Error::Checkpoint { path: path.into(), message: format!("not a trajwalk checkpoint ({e})") })?;
+        let mut stored = Identity::new();
+        {
+            let mut q = conn.prepare("SELECT name, value FROM identity").map_err(err)?;
+            let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(err)?;
+            for row in rows {
+                let (k, v) = row.map_err(err)?;
+                stored.insert(k, v);
+            }
+        }
+        let mut wanted = identity.clone();
+        wanted.insert("schema".into(), SCHEMA.into());
+        let cp = Checkpoint { conn, path: path.into() };
+        if fresh || stored.is_empty() {
+            cp.reset(&wanted)?;
+            return Ok((cp, Resume::default()));
+        }
+        let differs = differences(&stored, &wanted);
+        if !differs.is_empty() {
+            return Err(Error::Checkpoint {
+                path: path.into(),
+                message: format!(
+                    "was made for another input or other parameters: {}; use --fresh to discard it, or another --checkpoint file",
+                    differs.join("; ")
+                ),
+            });
+        }
+        let resume = cp.resume()?;
+        Ok((cp, resume))
+    }
+
+    fn err(&self, e: rusqlite::Error) -> Error {
+        Error::Checkpoint { path: self.path.clone(), message: e.to_string() }
+    }
+
+    fn reset(&self, identity: &Identity) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute_batch("DELETE FROM frames; DELETE FROM identity;").map_err(|e| self.err(e))?;
+        for (k, v) in identity {
+            tx.execute("INSERT INTO identity (name, value) VALUES (?1, ?2)", params![k, v]).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn resume(&self) -> Result<Resume> {
+        let mut resume = Resume::default();
+        let mut q = self.conn.prepare("SELECT key, frame, result IS NOT NULL, error FROM frames ORDER BY frame").map_err(|e| self.err(e))?;
+        let rows = q
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?, r.get::<_, Option<String>>(3)?)))
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            match row.map_err(|e| self.err(e))? {
+                (key, _, true, _) => {
+                    resume.finished.insert(key as u64);
+                }
+                (_, frame, false, error) => resume.failed.push((frame as usize, error.unwrap_or_default())),
+            }
+        }
+        Ok(resume)
+    }
+
+    /// Commits a finished frame.
+    pub fn record(&self, info: &FrameInfo, result: &FrameResult) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO frames (key, frame, result, error) VALUES (?1, ?2, ?3, NULL)",
+                params![info.key as i64, info.index as i64, encode(result)],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records that a frame failed, so the next run reports it and computes it again.
+    pub fn record_failure(&self, info: &FrameInfo, error: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO frames (key, frame, result, error) VALUES (?1, ?2, NULL, ?3)",
+                params![info.key as i64, info.index as i64, error],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// A finished frame's stored result, exactly as it was computed.
+    pub fn load(&self, key: u64) -> Result<FrameResult> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT result FROM frames WHERE key = ?1", params![key as i64], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?
+            .flatten();
+        let blob = blob.ok_or_else(|| Error::Checkpoint { path: self.path.clone(), message: format!("frame key {key} has no stored result") })?;
+        decode(&blob).ok_or_else(|| Error::Checkpoint { path: self.path.clone(), message: format!("the stored result of frame key {key} is damaged") })
+    }
+}
+
+/// "walks: 2000 in the checkpoint, 1000000 now" for each name whose value differs.
+fn differences(stored: &Identity, wanted: &Identity) -> Vec<String> {
+    let names: std::collections::BTreeSet<&String> = stored.keys().chain(wanted.keys()).collect();
+    names
+        .into_iter()
+        .filter(|n| stored.get(*n) != wanted.get(*n))
+        .map(|n| {
+            let show = |v: Option<&String>| v.map_or("(none)".to_string(), |s| s.clone());
+            format!("{n}: {} in the checkpoint, {} now", show(stored.get(n)), show(wanted.get(n)))
+        })
+        .collect()
+}
+
+/// A result as little-endian words: every f64 by its bits, so a loaded result is the
+/// computed one bit for bit (NaN included, which JSON could not carry).
+fn encode(r: &FrameResult) -> Vec<u8> {
+    let mut b = Vec::with_capacity(64 + r.estimates.len() * 64);
+    for v in [r.walks, r.interior_samples, r.hits, r.steps, u64::from(r.converged)] {
+        b.extend(v.to_le_bytes());
+    }
+    let l = &r.launch;
+    for v in [l.center[0], l.center[1], l.center[2], l.radius, l.enclosing_radius, l.skin_thickness, r.seconds] {
+        b.extend(v.to_bits().to_le_bytes());
+    }
+    b.extend((r.estimates.len() as u64).to_le_bytes());
+    for e in &r.estimates {
+        let name = e.quantity.name().as_bytes();
+        b.extend((name.len() as u64).to_le_bytes());
+        b.extend(name);
+        b.extend((e.value.len() as u64).to_le_bytes());
+        for v in e.value.iter().chain(&e.std) {
+            b.extend(v.to_bits().to_le_bytes());
+        }
+    }
+    b
+}
+
+/// Reads the words `encode` wrote, failing on a short blob.
+struct Words<'a>(&'a [u8]);
+
+impl Words<'_> {
+    fn word(&mut self) -> Option<u64> {
+        let (head, rest) = self.0.split_first_chunk::<8>()?;
+        self.0 = rest;
+        Some(u64::from_le_bytes(*head))
+    }
+    fn f64(&mut self) -> Option<f64> {
+        self.word().map(f64::from_bits)
+    }
+    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
+        (0..n).map(|_| self.f64()).collect()
+    }
+    fn bytes(&mut self, n: usize) -> Option<&[u8]> {
+        let data = self.0;
+        let (head, rest) = (data.len() >= n).then(|| data.split_at(n))?;
+        self.0 = rest;
+        Some(head)
+    }
+}
+
+fn decode(blob: &[u8]) -> Option<FrameResult> {
+    let mut b = Words(blob);
+    let [walks, interior_samples, hits, steps, converged] = [b.word()?, b.word()?, b.word()?, b.word()?, b.word()?];
+    let launch = LaunchInfo { center: [b.f64()?, b.f64()?, b.f64()?], radius: b.f64()?, enclosing_radius: b.f64()?, skin_thickness: b.f64()? };
+    let seconds = b.f64()?;
+    let n = b.word()? as usize;
+    let mut estimates = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        let len = b.word()? as usize;
+        let quantity = Quantity::from_name(std::str::from_utf8(b.bytes(len)?).ok()?)?;
+        let k = b.word()? as usize;
+        if k > 9 {
+            return None;
+        }
+        let value = b.f64s(k)?;
+        let std = b.f64s(k)?;
+        estimates.push(Estimate { quantity, value, std });
+    }
+    if !b.0.is_empty() {
+        return None;
+    }
+    Some(FrameResult { estimates, walks, interior_samples, hits, steps, converged: converged != 0, launch, seconds })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result() -> FrameResult {
+        FrameResult {
+            estimates: vec![
+                Estimate { quantity: Quantity::Capacitance, value: vec![1.0 / 3.0], std: vec![f64::NAN] },
+                Estimate { quantity: Quantity::GyrationEigenvalues, value: vec![1.0, -0.0, f64::INFINITY], std: vec![0.1, 0.2, 5e-324] },
+            ],
+            walks: 7,
+            interior_samples: 11,
+            hits: 5,
+            steps: 1234,
+            converged: false,
+            launch: LaunchInfo { center: [0.1, -0.2, 0.3], radius: 2.0, enclosing_radius: 1.5, skin_thickness: 1e-6 },
+            seconds: 0.25,
+        }
+    }
+
+    fn bits(r: &FrameResult) -> Vec<u64> {
+        r.estimates.iter().flat_map(|e| e.value.iter().chain(&e.std).map(|v| v.to_bits())).collect()
+    }
+
+    #[test]
+    fn a_stored_result_comes_back_bit_for_bit() {
+        let r = result();
+        let back = decode(&encode(&r)).expect("decodes");
+        assert_eq!(bits(&back), bits(&r));
+        assert_eq!((back.walks, back.interior_samples, back.hits, back.steps, back.converged), (7, 11, 5, 1234, false));
+        assert_eq!(back.launch, r.launch);
+        let mut cut = encode(&r);
+        cut.pop();
+        assert!(decode(&cut).is_none(), "a truncated blob is refused");
+    }
+
+    #[test]
+    fn differences_name_each_parameter() {
+        let a: Identity = [("walks".to_string(), "2000".to_string()), ("seed".into(), "0".into())].into();
+        let b: Identity = [("walks".to_string(), "1000".to_string()), ("seed".into(), "0".into()), ("radii".into(), "x".into())].into();
+        assert_eq!(differences(&a, &b), vec!["radii: (none) in the checkpoint, x now", "walks: 2000 in the checkpoint, 1000 now"]);
+    }
+}

@@ -1,0 +1,157 @@
+//! Plots a scientist looks at before trusting a run: the observables that track
+//! conformational change against frame or time, with their Monte Carlo error bars, and the
+//! planner's predicted against measured times.
+//!
+//! The font is bundled (DejaVu Sans, see DejaVuSans-LICENSE.txt) so that plots render the
+//! same on a cluster node without fontconfig or system fonts.
+
+use crate::error::{Error, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+const FONT: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, include_bytes!("DejaVuSans.ttf"))
+            .unwrap_or_else(|_| panic!("the bundled font is a valid TrueType file"));
+    });
+}
+
+/// One panel: an observable's value and Monte Carlo std at each x.
+pub struct Series {
+    pub title: String,
+    pub unit: String,
+    pub points: Vec<(f64, f64, f64)>,
+}
+
+/// Checks that a plot can be written to `path` (by extension), before any work is done.
+pub fn check_path(path: &Path) -> Result<()> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("png" | "svg") => Ok(()),
+        _ => Err(Error::Option(format!("--plot {}: the file must end in .png or .svg", path.display()))),
+    }
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.05 * lo.abs().max(1.0) };
+    (lo - pad, hi + pad)
+}
+
+fn draw_series<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Series, x_label: &str) -> Result<(), String> {
+    let (x0, x1) = range(s.points.iter().map(|p| p.0));
+    let (y0, y1) = range(s.points.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2]));
+    let mut chart = ChartBuilder::on(area)
+        .caption(&s.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| e.to_string())?;
+    let y_desc = if s.unit.is_empty() { String::new() } else { format!("[{}]", s.unit) };
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_desc)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let finite: Vec<(f64, f64, f64)> = s.points.iter().copied().filter(|p| p.1.is_finite()).collect();
+    chart.draw_series(LineSeries::new(finite.iter().map(|p| (p.0, p.1)), BLUE.mix(0.5))).map_err(|e| e.to_string())?;
+    chart
+        .draw_series(finite.iter().map(|&(x, y, e)| {
+            let e = if e.is_finite() { e } else { 0.0 };
+            ErrorBar::new_vertical(x, y - e, y, y + e, BLUE.filled(), 5)
+        }))
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn draw_observables<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, series: &[Series], x_label: &str) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let rows = series.len().div_ceil(2).max(1);
+    for (area, s) in root.split_evenly((rows, 2)).iter().zip(series) {
+        draw_series(area, s, x_label)?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Predicted (x) against measured (y) seconds, one labelled point per strategy, with the
+/// line y = x: points above it are strategies the planner was optimistic about.
+fn draw_plan<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, rows: &[(String, f64, f64)]) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (_, hi) = range(rows.iter().flat_map(|r| [r.1, r.2]));
+    let mut chart = ChartBuilder::on(&root)
+        .caption("planner: predicted against measured time", (FONT, 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..hi, 0.0..hi)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("predicted seconds")
+        .y_desc("measured seconds")
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart.draw_series(LineSeries::new([(0.0, 0.0), (hi, hi)], BLACK.mix(0.4))).map_err(|e| e.to_string())?;
+    chart
+        .draw_series(rows.iter().map(|(label, p, m)| {
+            EmptyElement::at((*p, *m)) + Circle::new((0, 0), 5, RED.filled()) + Text::new(label.clone(), (8, -8), (FONT, 14))
+        }))
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Renders with `draw` into a temporary file beside `path` and renames it into place, so a
+/// failed plot leaves no partial file.
+fn render(path: &Path, draw: impl Fn(&Path) -> Result<(), String>) -> Result<()> {
+    check_path(path)?;
+    register_font();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp{}.{ext}", std::process::id()));
+    let result = draw(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|message| Error::Output { path: path.into(), message })
+}
+
+fn is_svg(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "svg")
+}
+
+/// Observables against `x_label` (frame or time), two panels per row.
+pub fn observables(path: &Path, x_label: &str, series: &[Series]) -> Result<()> {
+    let size = (1200, 450 * series.len().div_ceil(2).max(1) as u32);
+    render(path, |tmp| {
+        if is_svg(path) {
+            draw_observables(SVGBackend::new(tmp, size).into_drawing_area(), series, x_label)
+        } else {
+            draw_observables(BitMapBackend::new(tmp, size).into_drawing_area(), series, x_label)
+        }
+    })
+}
+
+/// The planner's predicted against measured seconds, `(label, predicted, measured)`.
+pub fn plan(path: &Path, rows: &[(String, f64, f64)]) -> Result<()> {
+    let size = (900, 800);
+    render(path, |tmp| {
+        if is_svg(path) {
+            draw_plan(SVGBackend::new(tmp, size).into_drawing_area(), rows)
+        } else {
+            draw_plan(BitMapBackend::new(tmp, size).into_drawing_area(), rows)
+        }
+    })
+}
