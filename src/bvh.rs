@@ -148,6 +148,11 @@ impl Bvh {
         best
     }
 
+    /// The absolute slack of box tests (the GPU uses the same).
+    pub fn slack(&self) -> f32 {
+        self.slack
+    }
+
     /// The squared box distance below which a box may hold a sphere nearer than `best`,
     /// widened by the f32 slack.
     #[inline(always)]

@@ -115,21 +115,14 @@ impl FrameResult {
     }
 }
 
-/// Runs blocks `done/BLOCK ..` up to `end` items and folds them into `bins` in order.
-fn run_blocks<T: Tally + Send>(
-    pool: &Pool,
-    bins: &mut Bins<T>,
-    done: u64,
-    end: u64,
-    block: impl Fn(u64, u64) -> T + Sync + Send,
-) {
-    let first = done / BLOCK;
-    let last = end.div_ceil(BLOCK);
-    let mut b = first;
-    while b < last {
-        let upto = (b + BLOCKS_PER_ROUND).min(last);
-        for (i, tally) in pool.map(b..upto, |i| block(i, end)).into_iter().enumerate() {
-            bins.add_block(b + i as u64, &tally);
+/// Computes `blocks` on the pool a round at a time and hands each tally to `add` in block
+/// order, so memory stays one round's worth however many walks a frame has.
+fn run_blocks<T: Tally + Send>(pool: &Pool, blocks: Blocks, block: impl Fn(u64, u64) -> T + Sync + Send, mut add: impl FnMut(u64, &T)) {
+    let mut b = blocks.first;
+    while b < blocks.last {
+        let upto = (b + BLOCKS_PER_ROUND).min(blocks.last);
+        for (i, tally) in pool.map(b..upto, |i| block(i, blocks.end)).iter().enumerate() {
+            add(b + i as u64, tally);
         }
         b = upto;
     }
@@ -154,45 +147,137 @@ fn next_total(done: u64, cap: u64, targets: &[(Quantity, f64)], estimates: &[Est
     need.div_ceil(BLOCK).saturating_mul(BLOCK).min(cap)
 }
 
-/// Computes every observable of one body.
-pub fn compute_frame(body: &Body, frame_key: u64, sampling: &Sampling, ctx: &Context, pool: &Pool) -> Result<FrameResult> {
-    sampling.validate()?;
-    let started = Instant::now();
-    let seeds = Seeds { seed: sampling.seed, frame_key };
-    let ext_targets = sampling.exterior_targets();
-    let int_targets = sampling.interior_targets();
-    let first = |cap: u64, targets: &[(Quantity, f64)]| if targets.is_empty() { cap } else { cap.min(FIRST_BATCH) };
-    let (mut ext_done, mut int_done) = (0, 0);
-    let (mut ext_end, mut int_end) = (first(sampling.walks, &ext_targets), first(sampling.interior_samples, &int_targets));
-    let mut ext: Bins<ExteriorTally> = Bins::default();
-    let mut int: Bins<InteriorTally> = Bins::default();
-    loop {
-        run_blocks(pool, &mut ext, ext_done, ext_end, |b, end| walk::exterior_block(body, seeds, b, end));
-        run_blocks(pool, &mut int, int_done, int_end, |b, end| walk::interior_block(body, seeds, b, end));
-        (ext_done, int_done) = (ext_end, int_end);
-        let estimates = estimate::estimate(&ext, &int, ctx);
-        ext_end = next_total(ext_done, sampling.walks, &ext_targets, &estimates);
-        int_end = next_total(int_done, sampling.interior_samples, &int_targets, &estimates);
-        if ext_end == ext_done && int_end == int_done {
-            let met = |targets: &[(Quantity, f64)]| {
-                targets.iter().all(|&(q, t)| estimates.iter().any(|e| e.quantity == q && e.rsd_percent() <= t))
-            };
-            let converged = met(&ext_targets) && met(&int_targets);
-            return Ok(FrameResult {
-                estimates,
-                walks: ext_done,
-                interior_samples: int_done,
-                hits: ext.total.hits as u64,
-                steps: ext.total.steps as u64,
-                converged,
-                launch: LaunchInfo {
-                    center: body.center,
-                    radius: body.launch_radius,
-                    enclosing_radius: body.enclosing_radius,
-                    skin_thickness: body.skin_thickness,
-                },
-                seconds: started.elapsed().as_secs_f64(),
-            });
+/// Blocks of walks and of interior samples still to run for a frame: block indices
+/// `first..last`, the last one cut at item `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocks {
+    pub first: u64,
+    pub last: u64,
+    pub end: u64,
+}
+
+impl Blocks {
+    fn new(done: u64, end: u64) -> Blocks {
+        Blocks { first: done / BLOCK, last: end.div_ceil(BLOCK), end }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.last - self.first
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.last == self.first
+    }
+}
+
+/// One frame's sampling as a state machine: it asks for blocks, is given their tallies in
+/// block order, and decides from the estimates whether to ask for more. The CPU runs the
+/// blocks on a pool and the GPU in batched dispatches; both feed the same machine, so the
+/// stopping rule and the estimators are the same code.
+pub struct FrameRun {
+    sampling: Sampling,
+    ctx: Context,
+    ext_targets: Vec<(Quantity, f64)>,
+    int_targets: Vec<(Quantity, f64)>,
+    ext_done: u64,
+    int_done: u64,
+    ext_end: u64,
+    int_end: u64,
+    ext: Bins<ExteriorTally>,
+    int: Bins<InteriorTally>,
+    estimates: Vec<Estimate>,
+    started: Instant,
+}
+
+impl FrameRun {
+    pub fn new(sampling: &Sampling, ctx: &Context) -> Result<FrameRun> {
+        sampling.validate()?;
+        let ext_targets = sampling.exterior_targets();
+        let int_targets = sampling.interior_targets();
+        let first = |cap: u64, targets: &[(Quantity, f64)]| if targets.is_empty() { cap } else { cap.min(FIRST_BATCH) };
+        Ok(FrameRun {
+            ext_end: first(sampling.walks, &ext_targets),
+            int_end: first(sampling.interior_samples, &int_targets),
+            sampling: sampling.clone(),
+            ctx: ctx.clone(),
+            ext_targets,
+            int_targets,
+            ext_done: 0,
+            int_done: 0,
+            ext: Bins::default(),
+            int: Bins::default(),
+            estimates: vec![],
+            started: Instant::now(),
+        })
+    }
+
+    /// The blocks of walks and of interior samples to run next; None when the frame is done.
+    pub fn next(&self) -> Option<(Blocks, Blocks)> {
+        (self.ext_end > self.ext_done || self.int_end > self.int_done)
+            .then(|| (Blocks::new(self.ext_done, self.ext_end), Blocks::new(self.int_done, self.int_end)))
+    }
+
+    /// Adds the tally of exterior block `index` (one of those `next` asked for).
+    pub fn add_exterior(&mut self, index: u64, tally: &ExteriorTally) {
+        self.ext.add_block(index, tally);
+    }
+
+    pub fn add_interior(&mut self, index: u64, tally: &InteriorTally) {
+        self.int.add_block(index, tally);
+    }
+
+    /// Adds a whole round's tallies (those of the blocks `next` asked for) and advances.
+    pub fn feed(&mut self, ext: &[ExteriorTally], int: &[InteriorTally]) {
+        let (e, i) = self.next().expect("fed only when blocks were asked for");
+        for (b, t) in ext.iter().enumerate() {
+            self.add_exterior(e.first + b as u64, t);
+        }
+        for (b, t) in int.iter().enumerate() {
+            self.add_interior(i.first + b as u64, t);
+        }
+        self.advance();
+    }
+
+    /// Once every block `next` asked for was added: the estimates, and what to run next.
+    pub fn advance(&mut self) {
+        (self.ext_done, self.int_done) = (self.ext_end, self.int_end);
+        self.estimates = estimate::estimate(&self.ext, &self.int, &self.ctx);
+        self.ext_end = next_total(self.ext_done, self.sampling.walks, &self.ext_targets, &self.estimates);
+        self.int_end = next_total(self.int_done, self.sampling.interior_samples, &self.int_targets, &self.estimates);
+    }
+
+    /// The frame's result, once `next` says it is done.
+    pub fn finish(self, body: &Body) -> FrameResult {
+        let met = |targets: &[(Quantity, f64)]| {
+            targets.iter().all(|&(q, t)| self.estimates.iter().any(|e| e.quantity == q && e.rsd_percent() <= t))
+        };
+        let converged = met(&self.ext_targets) && met(&self.int_targets);
+        FrameResult {
+            walks: self.ext_done,
+            interior_samples: self.int_done,
+            hits: self.ext.total.hits as u64,
+            steps: self.ext.total.steps as u64,
+            converged,
+            launch: LaunchInfo {
+                center: body.center,
+                radius: body.launch_radius,
+                enclosing_radius: body.enclosing_radius,
+                skin_thickness: body.skin_thickness,
+            },
+            seconds: self.started.elapsed().as_secs_f64(),
+            estimates: self.estimates,
         }
     }
+}
+
+/// Computes every observable of one body on the CPU.
+pub fn compute_frame(body: &Body, frame_key: u64, sampling: &Sampling, ctx: &Context, pool: &Pool) -> Result<FrameResult> {
+    let seeds = Seeds { seed: sampling.seed, frame_key };
+    let mut run = FrameRun::new(sampling, ctx)?;
+    while let Some((e, i)) = run.next() {
+        run_blocks(pool, e, |b, end| walk::exterior_block(body, seeds, b, end), |b, t| run.add_exterior(b, t));
+        run_blocks(pool, i, |b, end| walk::interior_block(body, seeds, b, end), |b, t| run.add_interior(b, t));
+        run.advance();
+    }
+    Ok(run.finish(body))
 }

@@ -28,6 +28,9 @@ pub enum Error {
     /// An output that could not be written (a plot, an HDF5 result, a write-back).
     #[error("cannot write {}: {message}", path.display())]
     Output { path: PathBuf, message: String },
+    /// No usable GPU, or a body the GPU's f32 arithmetic cannot honour.
+    #[error("GPU: {0}")]
+    Gpu(String),
     #[error("invalid option: {0}")]
     Option(String),
 }

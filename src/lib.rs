@@ -18,6 +18,7 @@ pub mod compute;
 pub mod error;
 pub mod estimate;
 pub mod exec;
+pub mod gpu;
 pub mod io;
 pub mod job;
 pub mod output;

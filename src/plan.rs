@@ -13,6 +13,7 @@ use crate::compute::{compute_frame, Sampling};
 use crate::error::{Error, Result};
 use crate::estimate::{Context, Quantity};
 use crate::exec::Kind;
+use crate::gpu::GpuInfo;
 use crate::job::{Job, READ_AHEAD};
 use crate::pool::Pool;
 use serde::Serialize;
@@ -66,6 +67,26 @@ pub struct Candidate {
     pub predicted_memory_bytes: u64,
 }
 
+/// What the GPU probe measured: the device's cost of a walk and of an interior sample on
+/// this body, and the fixed cost of one batch (upload, launch, readback).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GpuCost {
+    pub seconds_per_walk: f64,
+    pub seconds_per_interior_sample: f64,
+    pub seconds_per_batch: f64,
+    /// Walks and samples the GPU strategy puts in one batch.
+    pub items_per_batch: u64,
+}
+
+/// The GPU as the planner sees it: the adapter (if any), its measured cost (if it was
+/// probed), and why it is not a candidate otherwise.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GpuOption {
+    pub info: Option<GpuInfo>,
+    pub cost: Option<GpuCost>,
+    pub note: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Plan {
     pub strategy: Kind,
@@ -75,6 +96,9 @@ pub struct Plan {
     pub reason: String,
     pub profile: Profile,
     pub candidates: Vec<Candidate>,
+    /// The adapter the machine offers (null without one), whether or not it was chosen.
+    pub gpu: Option<GpuInfo>,
+    pub gpu_cost: Option<GpuCost>,
 }
 
 /// What the user fixed: a strategy, a worker or thread count, a memory cap.
@@ -85,6 +109,8 @@ pub struct Constraints {
     pub threads: Option<usize>,
     pub max_memory: Option<u64>,
     pub cores: usize,
+    /// The GPU this machine offers, as probed.
+    pub gpu: GpuOption,
 }
 
 /// A memory figure of this process from Linux's /proc/self/status ("VmRSS" resident now,
@@ -184,6 +210,28 @@ impl Profile {
         self.body_seconds + walks / self.speedup(threads)
     }
 
+    /// Predicted time and memory of `frames` frames on the GPU: the CPU reads and builds
+    /// bodies while the device walks, so a frame costs the slower of the two, plus each
+    /// batch's fixed cost and the first frame's body before the device has work.
+    pub fn gpu_candidate(&self, frames: usize, max_chunk: usize, cost: &GpuCost) -> Candidate {
+        let items = self.walks_per_frame + self.interior_per_frame;
+        let device = self.walks_per_frame as f64 * cost.seconds_per_walk + self.interior_per_frame as f64 * cost.seconds_per_interior_sample;
+        let host = self.body_seconds + self.read_seconds_per_frame;
+        let batches = (frames as u64 * items).div_ceil(cost.items_per_batch.max(1)).max(1);
+        let seconds = host + frames as f64 * device.max(host) + batches as f64 * cost.seconds_per_batch;
+        let frames_per_batch = (cost.items_per_batch / items.max(1)).clamp(1, frames.max(1) as u64) as usize;
+        let chunk = max_chunk.max(1);
+        let memory = (READ_AHEAD + 2) * chunk * self.bytes_per_frame + 2 * frames_per_batch * self.body_bytes;
+        Candidate {
+            strategy: Kind::Gpu,
+            workers: 1,
+            threads: 1,
+            chunk_frames: chunk,
+            predicted_seconds: seconds,
+            predicted_memory_bytes: self.baseline_bytes + memory as u64,
+        }
+    }
+
     /// Predicted time and memory of `frames` frames on K workers x M threads, in chunks of
     /// at most `max_chunk` frames (the coordinate-bytes limit).
     pub fn candidate(&self, frames: usize, workers: usize, threads: usize, max_chunk: usize) -> Candidate {
@@ -213,6 +261,16 @@ impl Profile {
     }
 }
 
+impl Plan {
+    /// The chosen candidate's predicted seconds.
+    pub fn predicted_seconds(&self) -> f64 {
+        self.candidates
+            .iter()
+            .find(|k| k.strategy == self.strategy && k.workers == self.workers && k.threads == self.threads)
+            .map_or(f64::NAN, |k| k.predicted_seconds)
+    }
+}
+
 /// Every shape K x M <= cores the constraints allow, predicted, and the fastest that fits.
 pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints) -> Result<Plan> {
     for (name, v) in [("--workers", c.workers), ("--threads", c.threads)] {
@@ -232,6 +290,16 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
                 candidates.push(profile.candidate(frames, workers, threads, max_chunk));
             }
         }
+    }
+    let gpu_allowed = c.strategy.is_none_or(|k| k == Kind::Gpu) && c.workers.is_none_or(|w| w == 1) && c.threads.is_none_or(|t| t == 1);
+    if c.strategy == Some(Kind::Gpu) {
+        candidates.clear();
+        if c.gpu.cost.is_none() {
+            return Err(Error::Gpu(c.gpu.note.clone().unwrap_or_else(|| "no GPU was probed".into())));
+        }
+    }
+    if let (Some(cost), true) = (&c.gpu.cost, gpu_allowed) {
+        candidates.push(profile.gpu_candidate(frames, max_chunk, cost));
     }
     // A forced shape beyond the core count is the user's call: run it as asked.
     if candidates.is_empty() {
@@ -279,6 +347,9 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
         let excluded = candidates.len() - fitting.len();
         reason += &format!("; {excluded} candidate(s) excluded by --max-memory {m}");
     }
+    if let (None, Some(note)) = (&c.gpu.cost, &c.gpu.note) {
+        reason += &format!("; GPU not considered: {note}");
+    }
     Ok(Plan {
         strategy: best.strategy,
         workers: best.workers,
@@ -287,5 +358,7 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
         reason,
         profile,
         candidates,
+        gpu: c.gpu.info.clone(),
+        gpu_cost: c.gpu.cost.clone(),
     })
 }

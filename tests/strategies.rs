@@ -160,7 +160,7 @@ fn the_planner_honours_memory_caps_and_forced_shapes() {
 
 #[test]
 fn impossible_strategy_shapes_are_refused() {
-    let e = |k, w, t| exec::strategy(k, w, t).err().unwrap().to_string();
+    let e = |k, w, t| exec::strategy(k, w, t, None).err().unwrap().to_string();
     assert_eq!(e(Kind::Frames, 0, 1), "invalid option: --workers must be at least 1");
     assert_eq!(e(Kind::Threads, 1, 0), "invalid option: --threads must be at least 1");
     assert!(e(Kind::Serial, 1, 2).starts_with("invalid option: strategy serial cannot run 1 worker(s) x 2 thread(s)"));
@@ -172,11 +172,11 @@ fn verification_catches_a_perturbed_result() {
     let results = run(&Frames(2), &job, 3);
     let mut kept: BTreeMap<usize, FrameResult> = verify::sample(&job.frames, 4).into_iter().map(|f| (f, results[f].1.clone())).collect();
     assert_eq!(kept.keys().copied().collect::<Vec<_>>(), vec![0, 3, 7, 11]);
-    let ok = verify::verify(&job, &kept).unwrap();
+    let ok = verify::verify(&job, &kept, false).unwrap();
     assert!(ok.passed && ok.failed_frames.is_empty() && ok.worst.is_none(), "{ok:?}");
     let v = &mut kept.get_mut(&7).unwrap().estimates[0].value[0];
     *v = f64::from_bits(v.to_bits() + 1);
-    let bad = verify::verify(&job, &kept).unwrap();
+    let bad = verify::verify(&job, &kept, false).unwrap();
     assert!(!bad.passed);
     assert_eq!(bad.failed_frames, vec![7]);
     let worst = bad.worst.unwrap();

@@ -50,6 +50,7 @@ pub enum StrategyArg {
     Frames,
     Threads,
     Hybrid,
+    Gpu,
 }
 
 /// A byte count with an optional unit: 500MB, 2GiB, 1e9.
@@ -186,6 +187,10 @@ pub struct RunArgs {
     /// strategy, worker and thread count.
     #[arg(long, value_name = "M")]
     pub threads: Option<usize>,
+    /// The GPU adapter to use: a case-insensitive part of its name (see `WGPU_BACKEND` to
+    /// restrict the backends searched).
+    #[arg(long, value_name = "NAME")]
+    pub gpu_adapter: Option<String>,
     /// Only strategies predicted to fit in this much memory (e.g. 2GB).
     #[arg(long, value_parser = bytes, value_name = "SIZE")]
     pub max_memory: Option<u64>,
@@ -345,12 +350,14 @@ fn prepare(args: &RunArgs) -> Result<Job> {
 
 fn constraints(args: &RunArgs) -> Constraints {
     Constraints {
+        gpu: Default::default(),
         strategy: match args.strategy {
             StrategyArg::Auto => None,
             StrategyArg::Serial => Some(Kind::Serial),
             StrategyArg::Frames => Some(Kind::Frames),
             StrategyArg::Threads => Some(Kind::Threads),
             StrategyArg::Hybrid => Some(Kind::Hybrid),
+            StrategyArg::Gpu => Some(Kind::Gpu),
         },
         workers: args.workers,
         threads: args.threads,
@@ -359,9 +366,31 @@ fn constraints(args: &RunArgs) -> Constraints {
     }
 }
 
-fn make_plan(job: &Job, c: &Constraints) -> trajwalk::Result<plan::Plan> {
+/// A run predicted shorter than this on the CPU is not worth looking for a GPU: finding
+/// and probing one costs a good fraction of a second (and software Vulkan drivers talk on
+/// stderr when asked).
+const GPU_WORTH_SECONDS: f64 = 1.0;
+
+/// Profiles the job and chooses a plan, looking at the GPU when asked for or, under
+/// `auto`, when the run is long enough for it to matter.
+fn make_plan(job: &Job, args: &RunArgs) -> trajwalk::Result<plan::Plan> {
+    let mut c = constraints(args);
     let profile = plan::profile(job, c.cores)?;
-    plan::choose(profile, job.frames.len(), job.max_chunk_frames(), c)
+    let choose = |c: &Constraints| plan::choose(profile.clone(), job.frames.len(), job.max_chunk_frames(), c);
+    let adapter = args.gpu_adapter.as_deref();
+    match args.strategy {
+        StrategyArg::Gpu => c.gpu = exec::gpu::option(job, adapter, true),
+        StrategyArg::Auto if args.workers.is_none_or(|w| w == 1) && args.threads.is_none_or(|t| t == 1) => {
+            let cpu = choose(&c)?;
+            if cpu.predicted_seconds() < GPU_WORTH_SECONDS {
+                c.gpu.note = Some(format!("the run is predicted to take {:.2} s on the CPU, too short to look for one", cpu.predicted_seconds()));
+            } else {
+                c.gpu = exec::gpu::option(job, adapter, false);
+            }
+        }
+        _ => {}
+    }
+    choose(&c)
 }
 
 pub fn plan_command(args: &PlanArgs) -> Result<()> {
@@ -371,8 +400,9 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
         None => {}
     }
     let job = prepare(&args.run)?;
-    let c = constraints(&args.run);
-    let plan = make_plan(&job, &c)?;
+    let mut c = constraints(&args.run);
+    let plan = make_plan(&job, &args.run)?;
+    c.gpu = plan::GpuOption { info: plan.gpu.clone(), cost: plan.gpu_cost.clone(), note: None };
     let mut doc = json!({ "plan": plan });
     if args.measure {
         let sample: Vec<usize> = job.frames.iter().copied().take((4 * c.cores).max(2)).collect();
@@ -381,7 +411,7 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
         let chosen = plan::choose(plan.profile.clone(), sample.len(), job.max_chunk_frames(), &c)?;
         let mut rows = vec![];
         for cand in &chosen.candidates {
-            let strategy = exec::strategy(cand.strategy, cand.workers, cand.threads)?;
+            let strategy = exec::strategy(cand.strategy, cand.workers, cand.threads, args.run.gpu_adapter.as_deref())?;
             let started = std::time::Instant::now();
             strategy.run(&sub, cand.chunk_frames, &mut |_, _| Ok(()))?;
             rows.push((cand.clone(), started.elapsed().as_secs_f64()));

@@ -4,7 +4,7 @@
 //! already holds are merged in, read back bit for bit, in front of the computed frames that
 //! follow them, so a resumed run writes exactly what an uninterrupted one would.
 
-use super::{constraints, make_plan, prepare, Format, RunArgs};
+use super::{make_plan, prepare, Format, RunArgs};
 use anyhow::{bail, Context as _, Result};
 use clap::ValueEnum;
 use serde_json::json;
@@ -70,13 +70,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
     // the stored frames before it are written.
     let (plan, planning_failed) = match todo.frames.is_empty() {
         true => (None, None),
-        false => match make_plan(&todo, &constraints(args)) {
+        false => match make_plan(&todo, args) {
             Ok(p) => (Some(p), None),
             Err(e) if args.checkpoint.is_some() => (None, Some(e)),
             Err(e) => return Err(e.into()),
         },
     };
-    let strategy = plan.as_ref().map(|p| exec::strategy(p.strategy, p.workers, p.threads)).transpose()?;
+    let strategy = plan.as_ref().map(|p| exec::strategy(p.strategy, p.workers, p.threads, args.gpu_adapter.as_deref())).transpose()?;
     let headline = match (&plan, &planning_failed) {
         (Some(p), _) => format!("plan: {} ({} x {}): {}", p.strategy.name(), p.workers, p.threads, p.reason),
         (None, Some(e)) => format!("plan: failed: {e}"),
@@ -121,7 +121,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         return Err(anyhow::anyhow!("{e}"));
     }
     let verification = match (&outcome, outputs.kept.is_empty()) {
-        (Ok(_), false) => Some(verify::verify(&job, &outputs.kept)?),
+        (Ok(_), false) => Some(verify::verify(&job, &outputs.kept, plan.as_ref().is_some_and(|p| p.strategy == exec::Kind::Gpu))?),
         _ => None,
     };
     let mut footer = serde_json::Map::new();

@@ -9,6 +9,7 @@
 //! also the seam for running across machines later: a rank would take a share of the
 //! chunks and run them the same way.
 
+pub mod gpu;
 pub mod pull;
 pub mod sequence;
 
@@ -25,6 +26,7 @@ pub enum Kind {
     Frames,
     Threads,
     Hybrid,
+    Gpu,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
             Kind::Frames => "frames",
             Kind::Threads => "threads",
             Kind::Hybrid => "hybrid",
+            Kind::Gpu => "gpu",
         }
     }
 
@@ -83,6 +86,8 @@ pub struct Threads(pub usize);
 pub struct Frames(pub usize);
 /// `workers` frames at a time, each on `threads` threads.
 pub struct Hybrid(pub usize, pub usize);
+/// Batches of frames on a GPU (the adapter's name, or the best one).
+pub struct Gpu(pub Option<String>);
 
 impl Strategy for Serial {
     fn kind(&self) -> Kind {
@@ -144,9 +149,24 @@ impl Strategy for Hybrid {
     }
 }
 
+impl Strategy for Gpu {
+    fn kind(&self) -> Kind {
+        Kind::Gpu
+    }
+    fn workers(&self) -> usize {
+        1
+    }
+    fn threads(&self) -> usize {
+        1
+    }
+    fn run(&self, job: &Job, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+        gpu::run(job, self.0.as_deref(), chunk_frames, sink)
+    }
+}
+
 /// The strategy of a kind and shape; the shape must fit the kind (`frames` has one thread
-/// per worker, `threads` one worker).
-pub fn strategy(kind: Kind, workers: usize, threads: usize) -> Result<Box<dyn Strategy + Send + Sync>> {
+/// per worker, `threads` one worker, `gpu` is one CPU thread feeding the device `adapter`).
+pub fn strategy(kind: Kind, workers: usize, threads: usize, adapter: Option<&str>) -> Result<Box<dyn Strategy + Send + Sync>> {
     if workers == 0 {
         return Err(Error::Option("--workers must be at least 1".into()));
     }
@@ -154,14 +174,14 @@ pub fn strategy(kind: Kind, workers: usize, threads: usize) -> Result<Box<dyn St
         return Err(Error::Option("--threads must be at least 1".into()));
     }
     let fits = match kind {
-        Kind::Serial => workers == 1 && threads == 1,
+        Kind::Serial | Kind::Gpu => workers == 1 && threads == 1,
         Kind::Threads => workers == 1,
         Kind::Frames => threads == 1,
         Kind::Hybrid => true,
     };
     if !fits {
         return Err(Error::Option(format!(
-            "strategy {} cannot run {workers} worker(s) x {threads} thread(s): serial is 1 x 1, threads has 1 worker, frames 1 thread per worker",
+            "strategy {} cannot run {workers} worker(s) x {threads} thread(s): serial and gpu are 1 x 1, threads has 1 worker, frames 1 thread per worker",
             kind.name()
         )));
     }
@@ -170,5 +190,6 @@ pub fn strategy(kind: Kind, workers: usize, threads: usize) -> Result<Box<dyn St
         Kind::Threads => Box::new(Threads(threads)),
         Kind::Frames => Box::new(Frames(workers)),
         Kind::Hybrid => Box::new(Hybrid(workers, threads)),
+        Kind::Gpu => Box::new(Gpu(adapter.map(String::from))),
     })
 }

@@ -4,6 +4,7 @@
 use hdf5::types::VarLenUnicode;
 use ndarray::Array3;
 use std::path::Path;
+#[allow(unused_imports)]
 pub use trajwalk::io::h5md_write::{positions, text, H5md};
 #[allow(unused_imports)]
 pub use trajwalk::io::h5md_write::Steps;

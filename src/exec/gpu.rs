@@ -1,0 +1,192 @@
+//! Frames on the GPU: frames are read ahead and their bodies built on the CPU, gathered
+//! into batches (many cheap frames share one submission), and each batch's walks run on the
+//! device while the CPU builds the next batch. A frame whose stopping rule asks for more
+//! walks goes into the batch's next round. Results leave in frame order.
+//!
+//! The numbers are reproducible on the same device and driver (fixed-order reductions, the
+//! same Philox streams), but not bit-identical to the CPU's: the device computes in f32.
+//! They agree statistically, which `--verify` checks with a z-test instead of bits.
+
+use super::{Sink, TaskLog, WorkerLog};
+use crate::body::Body;
+use crate::compute::{Blocks, FrameResult, FrameRun};
+use crate::error::Result;
+use crate::estimate::Context;
+use crate::gpu::walks::{Walker, Work};
+use crate::gpu::{self, Gpu};
+use crate::job::Job;
+use crate::plan::{GpuCost, GpuOption};
+use crate::stream::FrameStream;
+use crate::trajectory::FrameInfo;
+use crate::walk::Seeds;
+use std::time::Instant;
+
+/// Walks and samples gathered into one batch: enough that a submission's fixed cost is
+/// small against it, few enough that a batch stays a fraction of a second.
+const BATCH_ITEMS: u64 = 1 << 22;
+/// Spheres one batch may upload.
+const BATCH_SPHERES: usize = 1 << 22;
+
+struct Entry {
+    info: FrameInfo,
+    body: Body,
+    run: FrameRun,
+}
+
+/// A batch of frames with their bodies, and the error that ended the input early, if any.
+struct Batch {
+    entries: Vec<Entry>,
+    failure: Option<crate::Error>,
+}
+
+fn context(job: &Job, body: &Body) -> Context {
+    Context { launch_radius: body.launch_radius, length_meters: job.trajectory.length_unit.meters, conditions: job.conditions.clone() }
+}
+
+/// Reads frames until the batch is full, building their bodies.
+fn prepare(job: &Job, walker: &Walker, gpu: &Gpu, stream: &mut FrameStream) -> Option<Batch> {
+    let mut entries: Vec<Entry> = vec![];
+    let (mut items, mut spheres) = (0u64, 0usize);
+    let per_frame = job.sampling.walks + job.sampling.interior_samples;
+    while items < BATCH_ITEMS && spheres < BATCH_SPHERES {
+        let Some(frame) = stream.next() else { break };
+        let built = frame.and_then(|f| {
+            let body = job.body(&f)?;
+            walker.check(gpu, &body)?;
+            let run = FrameRun::new(&job.sampling, &context(job, &body))?;
+            Ok(Entry { info: f.info, body, run })
+        });
+        match built {
+            Ok(e) => {
+                items += per_frame;
+                spheres += e.body.spheres.len();
+                entries.push(e);
+            }
+            Err(e) => return Some(Batch { entries, failure: Some(e) }),
+        }
+    }
+    (!entries.is_empty()).then_some(Batch { entries, failure: None })
+}
+
+/// Runs rounds until every frame of the batch has met its stopping rule; `ahead` is called
+/// once, after the first round is submitted, to prepare the next batch meanwhile.
+fn compute(gpu: &Gpu, walker: &Walker, job: &Job, batch: &mut Batch, mut ahead: impl FnMut()) -> Result<()> {
+    let mut first = true;
+    loop {
+        let active: Vec<usize> = (0..batch.entries.len()).filter(|&k| batch.entries[k].run.next().is_some()).collect();
+        if active.is_empty() {
+            return Ok(());
+        }
+        let work: Vec<Work> = active
+            .iter()
+            .map(|&k| {
+                let e = &batch.entries[k];
+                let (ext, int) = e.run.next().expect("active");
+                Work { body: &e.body, seeds: Seeds { seed: job.sampling.seed, frame_key: e.info.key }, ext, int }
+            })
+            .collect();
+        let pending = walker.submit(gpu, &work)?;
+        drop(work);
+        if std::mem::take(&mut first) {
+            ahead();
+        }
+        for (&k, (ext, int)) in active.iter().zip(pending.wait(gpu)?) {
+            batch.entries[k].run.feed(&ext, &int);
+        }
+    }
+}
+
+pub fn run(job: &Job, adapter: Option<&str>, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+    let gpu = gpu::shared(adapter)?;
+    let walker = Walker::new(&gpu)?;
+    let mut stream = job.stream_chunks(job.tasks(chunk_frames));
+    let mut log = WorkerLog { worker: 0, tasks: vec![] };
+    let mut next = prepare(job, &walker, &gpu, &mut stream);
+    while let Some(mut batch) = next.take() {
+        let started = Instant::now();
+        let more = batch.failure.is_none();
+        compute(&gpu, &walker, job, &mut batch, || {
+            if more {
+                next = prepare(job, &walker, &gpu, &mut stream);
+            }
+        })?;
+        log.tasks.push(TaskLog { first_frame: batch.entries.first().map_or(0, |e| e.info.index), frames: batch.entries.len(), seconds: started.elapsed().as_secs_f64() });
+        for e in batch.entries {
+            let result: FrameResult = e.run.finish(&e.body);
+            sink(&e.info, result)?;
+        }
+        if let Some(err) = batch.failure {
+            return Err(err);
+        }
+    }
+    Ok(vec![log])
+}
+
+/// Items of the probe's small and large dispatch; the difference gives the per-item cost
+/// and the small one the fixed cost.
+const PROBE_SMALL: u64 = 2048;
+const PROBE_LARGE: u64 = 16384;
+
+/// What the planner may know of the GPU. A software (CPU) adapter is reported but not
+/// probed unless the GPU strategy is asked for: it cannot beat the CPU strategies on the
+/// same cores, and probing it costs seconds.
+pub fn option(job: &Job, adapter: Option<&str>, asked: bool) -> GpuOption {
+    let why = |e: crate::Error| match e {
+        crate::Error::Gpu(m) => m,
+        other => other.to_string(),
+    };
+    let info = match gpu::probe(adapter) {
+        Ok(info) => info,
+        Err(e) => return GpuOption { info: None, cost: None, note: Some(why(e)) },
+    };
+    if info.device_type == "cpu" && !asked {
+        let note = format!("the adapter, {}, is a software device on the CPU's own cores (--strategy gpu runs it anyway)", info.adapter);
+        return GpuOption { info: Some(info), cost: None, note: Some(note) };
+    }
+    match measure(job, adapter) {
+        Ok(cost) => GpuOption { info: Some(info), cost: Some(cost), note: None },
+        Err(e) => GpuOption { info: Some(info), cost: None, note: Some(why(e)) },
+    }
+}
+
+fn measure(job: &Job, adapter: Option<&str>) -> Result<GpuCost> {
+    let gpu = gpu::shared(adapter)?;
+    let walker = Walker::new(&gpu)?;
+    let first = *job.frames.first().ok_or_else(|| crate::Error::Option("no frames to probe".into()))?;
+    let mut reader = job.trajectory.reader(job.read.clone())?;
+    let frame = reader.read_chunk(&job.trajectory.chunks(&[first], 1)[0])?.remove(0);
+    let body = job.body(&frame)?;
+    walker.check(&gpu, &body)?;
+    let seeds = Seeds { seed: job.sampling.seed, frame_key: frame.info.key };
+    let time = |walks: u64, interior: u64| -> Result<f64> {
+        let blocks = |n: u64| Blocks { first: 0, last: n.div_ceil(crate::walk::BLOCK), end: n };
+        let started = Instant::now();
+        walker.submit(&gpu, &[Work { body: &body, seeds, ext: blocks(walks), int: blocks(interior) }])?.wait(&gpu)?;
+        Ok(started.elapsed().as_secs_f64())
+    };
+    time(32, 32)?;
+    let small = time(PROBE_SMALL, 0)?;
+    let large = time(PROBE_LARGE, 0)?;
+    let interior = time(0, PROBE_LARGE)?;
+    let per_walk = ((large - small) / (PROBE_LARGE - PROBE_SMALL) as f64).max(1e-12);
+    let per_batch = (small - PROBE_SMALL as f64 * per_walk).max(0.0);
+    Ok(GpuCost {
+        seconds_per_walk: per_walk,
+        seconds_per_interior_sample: ((interior - per_batch) / PROBE_LARGE as f64).max(1e-12),
+        seconds_per_batch: per_batch,
+        items_per_batch: BATCH_ITEMS,
+    })
+}
+
+/// One body's observables on the GPU, with the same stopping rule and estimators as
+/// [`crate::compute::compute_frame`] (for tests, benchmarks and single bodies).
+pub fn compute_body(gpu: &Gpu, walker: &Walker, body: &Body, frame_key: u64, sampling: &crate::compute::Sampling, ctx: &Context) -> Result<FrameResult> {
+    walker.check(gpu, body)?;
+    let mut run = FrameRun::new(sampling, ctx)?;
+    while let Some((ext, int)) = run.next() {
+        let work = [Work { body, seeds: Seeds { seed: sampling.seed, frame_key }, ext, int }];
+        let (e, i) = walker.submit(gpu, &work)?.wait(gpu)?.remove(0);
+        run.feed(&e, &i);
+    }
+    Ok(run.finish(body))
+}
