@@ -10,14 +10,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajwalk-inputs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch("inputs", name)
 }
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
+use common::s;
 
 fn json(args: &[&str]) -> Value {
     let mut all = args.to_vec();

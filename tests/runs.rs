@@ -14,14 +14,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajwalk-runs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch("runs", name)
 }
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
+use common::s;
 
 fn example() -> (String, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");

@@ -19,9 +19,7 @@ use trajwalk::trajectory::{Chunk, FrameSelection, OpenOptions, Trajectory, WepyL
 use trajwalk::units::Conditions;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajwalk-traj-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::scratch("traj", name)
 }
 
 fn options(radii: Option<Radii>, frames: FrameSelection) -> JobOptions {

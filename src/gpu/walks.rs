@@ -243,8 +243,8 @@ pub struct Pending {
     index: wgpu::SubmissionIndex,
 }
 
-/// Maps a readback buffer and returns its words.
-fn read_words(gpu: &Gpu, buffer: &wgpu::Buffer, index: &wgpu::SubmissionIndex) -> Result<Vec<f32>> {
+/// Maps a readback buffer and returns its contents as `T`s.
+fn read_words<T: Pod>(gpu: &Gpu, buffer: &wgpu::Buffer, index: &wgpu::SubmissionIndex) -> Result<Vec<T>> {
     let (tx, rx) = std::sync::mpsc::channel();
     buffer.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);
@@ -257,7 +257,7 @@ fn read_words(gpu: &Gpu, buffer: &wgpu::Buffer, index: &wgpu::SubmissionIndex) -
         .map_err(|e| Error::Gpu(format!("reading back tallies: {e}")))?;
     let words = {
         let view = buffer.get_mapped_range(..).map_err(|e| Error::Gpu(format!("reading back tallies: {e}")))?;
-        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        bytemuck::cast_slice::<u8, T>(&view).to_vec()
     };
     buffer.unmap();
     gpu.check()?;
@@ -267,8 +267,8 @@ fn read_words(gpu: &Gpu, buffer: &wgpu::Buffer, index: &wgpu::SubmissionIndex) -
 impl Pending {
     /// Waits for the batch and returns each frame's block tallies, in block order.
     pub fn wait(self, gpu: &Gpu) -> Result<Vec<(Vec<ExteriorTally>, Vec<InteriorTally>)>> {
-        let ext = read_words(gpu, &self.ext_read, &self.index)?;
-        let int = read_words(gpu, &self.int_read, &self.index)?;
+        let ext: Vec<f32> = read_words(gpu, &self.ext_read, &self.index)?;
+        let int: Vec<f32> = read_words(gpu, &self.int_read, &self.index)?;
         let mut out = Vec::with_capacity(self.counts.len());
         let (mut e, mut i) = (0, 0);
         for &(ne, ni) in &self.counts {
@@ -329,6 +329,6 @@ pub fn philox(gpu: &Gpu, inputs: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]
     }
     encoder.copy_buffer_to_buffer(&io, 0, &readback, 0, io.size());
     let index = gpu.queue.submit([encoder.finish()]);
-    let out = read_words(gpu, &readback, &index)?;
-    Ok(out.chunks(8).map(|w| [w[4].to_bits(), w[5].to_bits(), w[6].to_bits(), w[7].to_bits()]).collect())
+    let out: Vec<u32> = read_words(gpu, &readback, &index)?;
+    Ok(out.chunks(8).map(|w| [w[4], w[5], w[6], w[7]]).collect())
 }

@@ -6,12 +6,14 @@ use hdf5::types::VarLenUnicode;
 use ndarray::Array3;
 use std::path::Path;
 
-pub fn text(s: &str) -> VarLenUnicode {
-    s.parse().expect("no NUL in a unit or name")
+/// A string as HDF5 variable-length UTF-8; a string HDF5 cannot hold (an inner NUL) is an
+/// error naming it.
+pub fn text(s: &str) -> hdf5::Result<VarLenUnicode> {
+    s.parse().map_err(|e| format!("cannot store {s:?} as an HDF5 string: {e}").into())
 }
 
 pub fn text_attr(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
-    loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&text(value))
+    loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&text(value)?)
 }
 
 /// The `/h5md` group every H5MD file opens with: version 1.1, the author and the creator.

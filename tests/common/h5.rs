@@ -43,13 +43,13 @@ pub fn mdtraj_topology(atoms: &[(&str, &str, &str)]) -> String {
 pub fn write_wepy(path: &Path, topology: &str, main_rep_idxs: Option<&[i64]>, unit: &str, runs: &[Vec<Array3<f64>>]) {
     let _lock = super::hdf5_fork_lock();
     let file = hdf5::File::create(path).unwrap();
-    file.new_dataset::<VarLenUnicode>().create("topology").unwrap().write_scalar(&text(topology)).unwrap();
+    file.new_dataset::<VarLenUnicode>().create("topology").unwrap().write_scalar(&text(topology).unwrap()).unwrap();
     let settings = file.create_group("_settings").unwrap();
     if let Some(idx) = main_rep_idxs {
         settings.new_dataset_builder().with_data(idx).create("main_rep_idxs").unwrap();
     }
     let units = file.create_group("units").unwrap().create_group("units").unwrap();
-    units.new_dataset::<VarLenUnicode>().create("positions").unwrap().write_scalar(&text(unit)).unwrap();
+    units.new_dataset::<VarLenUnicode>().create("positions").unwrap().write_scalar(&text(unit).unwrap()).unwrap();
     let runs_group = file.create_group("runs").unwrap();
     for (r, trajs) in runs.iter().enumerate() {
         let t = runs_group.create_group(&r.to_string()).unwrap().create_group("trajectories").unwrap();

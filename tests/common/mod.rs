@@ -24,6 +24,18 @@ pub fn spawn_trajwalk(args: &[&str]) -> std::process::Child {
         .expect("the binary starts")
 }
 
+/// `NAME` in this test binary's own temporary directory (`tag` names the binary).
+pub fn scratch(tag: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trajwalk-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
 pub fn trajwalk(args: &[&str]) -> std::process::Output {
     spawn_trajwalk(args).wait_with_output().expect("the binary runs")
 }
