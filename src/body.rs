@@ -7,7 +7,7 @@
 //! trajectory box; the CPU then does all arithmetic in f64 on those exactly representable
 //! values, so "the body" is well defined to the last bit and the same on every path.
 
-use crate::bvh::Bvh;
+use crate::bvh::{Bvh, Near};
 use crate::error::{Error, Result};
 use crate::vec3::{self, V3};
 use bytemuck::{Pod, Zeroable};
@@ -125,8 +125,8 @@ impl Body {
     /// Distance from `x` (relative to the launch centre) to the body's surface, exact unless
     /// it is below `cutoff`, in which case some value below `cutoff` is returned.
     #[inline]
-    pub fn distance(&self, x: V3, cutoff: f64, hint: &mut u32) -> f64 {
-        self.bvh.distance(&self.spheres, x, cutoff, hint)
+    pub fn distance(&self, x: V3, cutoff: f64, near: &mut Near) -> f64 {
+        self.bvh.distance(&self.spheres, x, cutoff, near)
     }
 
     /// Whether `x` (relative to the launch centre) lies strictly inside some sphere.

@@ -6,6 +6,7 @@
 //! fixed-order reduction that makes results independent of the thread count.
 
 use crate::body::Body;
+use crate::bvh::Near;
 use crate::rng::{Stream, INTERIOR_STREAM};
 use crate::vec3::{self, V3};
 use bytemuck::{Pod, Zeroable};
@@ -79,10 +80,10 @@ pub struct Seeds {
     pub frame_key: u64,
 }
 
-/// Runs walk `k` and adds it to `tally`. `hint` carries the last nearest sphere between
-/// queries; it changes the speed, never the walk.
+/// Runs walk `k` and adds it to `tally`. `near` carries the spheres near the walker
+/// between queries; it changes the speed, never the walk.
 #[inline]
-pub fn exterior_walk(body: &Body, seeds: Seeds, k: u32, hint: &mut u32, tally: &mut ExteriorTally) {
+pub fn exterior_walk(body: &Body, seeds: Seeds, k: u32, near: &mut Near, tally: &mut ExteriorTally) {
     let big_r = body.launch_radius;
     let st = body.skin_thickness;
     let mut rng = Stream::new(seeds.seed, seeds.frame_key, k, 0);
@@ -90,7 +91,7 @@ pub fn exterior_walk(body: &Body, seeds: Seeds, k: u32, hint: &mut u32, tally: &
     let mut x = start;
     tally.walks += 1.0;
     loop {
-        let d = body.distance(x, st, hint);
+        let d = body.distance(x, st, near);
         tally.steps += 1.0;
         if d < st {
             break;
@@ -161,9 +162,9 @@ pub fn interior_sample(body: &Body, seeds: Seeds, j: u32, tally: &mut InteriorTa
 /// The walks `block*BLOCK .. min((block+1)*BLOCK, end)`, summed in index order.
 pub fn exterior_block(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
     let mut tally = ExteriorTally::default();
-    let mut hint = 0;
+    let mut near = Near::default();
     for k in block * BLOCK..((block + 1) * BLOCK).min(end) {
-        exterior_walk(body, seeds, k as u32, &mut hint, &mut tally);
+        exterior_walk(body, seeds, k as u32, &mut near, &mut tally);
     }
     tally
 }
@@ -206,7 +207,7 @@ mod tests {
         let seeds = Seeds { seed: 5, frame_key: 9 };
         let mut a = ExteriorTally::default();
         let mut b = ExteriorTally::default();
-        let (mut n1, mut n2) = (0, 1);
+        let (mut n1, mut n2) = (Near::default(), Near::default());
         exterior_walk(&body, seeds, 17, &mut n1, &mut a);
         exterior_walk(&body, seeds, 3, &mut n2, &mut b);
         let mut b2 = ExteriorTally::default();
