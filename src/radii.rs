@@ -23,6 +23,15 @@ const BONDI: &[(&str, f64)] = &[
     ("Po", 1.97), ("At", 2.02), ("Rn", 2.20), ("Fr", 3.48), ("Ra", 2.83), ("U", 1.86),
 ];
 
+/// The table in ZENO's own PDB-to-.bod converter (`cpp/aux/pdb2bod_no_hydration.py` in
+/// usnistgov/ZENO): van der Waals radii of the six elements of proteins and nucleic
+/// acids, by element. Choosing it reproduces the bodies ZENO users build with that script
+/// (whose P and S differ from Bondi's 1.80), and like the script it names nothing else.
+const ZENO: &[(&str, f64)] = &[("H", 1.20), ("C", 1.70), ("N", 1.55), ("O", 1.52), ("P", 1.90), ("S", 1.85)];
+
+/// The built-in tables, by the name `--radii` takes.
+const BUILT_IN: &[(&str, &[(&str, f64)])] = &[("bondi", BONDI), ("zeno", ZENO)];
+
 /// Which attribute of an atom its radius is looked up by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,16 +51,22 @@ pub struct RadiiTable {
 
 impl RadiiTable {
     pub fn bondi() -> RadiiTable {
-        RadiiTable {
-            source: "bondi".into(),
-            radii: BONDI.iter().map(|&(k, r)| (k.to_ascii_uppercase(), r)).collect(),
-        }
+        RadiiTable::built_in("bondi").expect("bondi is built in")
+    }
+
+    /// A built-in table by name (case-insensitive): `bondi` or `zeno`.
+    pub fn built_in(name: &str) -> Option<RadiiTable> {
+        let (name, table) = BUILT_IN.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))?;
+        Some(RadiiTable {
+            source: name.to_string(),
+            radii: table.iter().map(|&(k, r)| (k.to_ascii_uppercase(), r)).collect(),
+        })
     }
 
     /// A built-in table by name, else a file of `<key> <radius>` lines (# starts a comment).
     pub fn named_or_file(spec: &str) -> Result<RadiiTable> {
-        if spec.eq_ignore_ascii_case("bondi") {
-            return Ok(RadiiTable::bondi());
+        if let Some(table) = RadiiTable::built_in(spec) {
+            return Ok(table);
         }
         let path = Path::new(spec);
         let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.into(), error })?;
@@ -165,6 +180,17 @@ mod tests {
     fn bondi_radii_are_scaled() {
         let r = assign(&atoms(&[Some("C"), Some("H")]), &Radii::Table { table: RadiiTable::bondi(), key: RadiiKey::Element }, 1.5).unwrap();
         assert_eq!(r, vec![1.70 * 1.5, 1.20 * 1.5]);
+    }
+
+    #[test]
+    fn zenos_table_is_its_converters_and_names_nothing_else() {
+        let zeno = RadiiTable::named_or_file("ZENO").unwrap();
+        assert_eq!(zeno.source, "zeno");
+        let t = atoms(&[Some("H"), Some("C"), Some("N"), Some("O"), Some("P"), Some("S")]);
+        let table = Radii::Table { table: zeno.clone(), key: RadiiKey::Element };
+        assert_eq!(assign(&t, &table, 1.0).unwrap(), vec![1.20, 1.70, 1.55, 1.52, 1.90, 1.85]);
+        let e = assign(&atoms(&[Some("C"), Some("Na")]), &table, 1.0).unwrap_err();
+        assert_eq!(e.to_string(), "invalid option: no radius in table 'zeno' for element Na (1 atom); add them to a --radii FILE");
     }
 
     #[test]

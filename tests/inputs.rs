@@ -62,6 +62,30 @@ fn cobrotoxin_protein_from_h5md_with_its_pdb_topology() {
 }
 
 #[test]
+fn zenos_radii_table_gives_its_radii_and_names_what_it_lacks() {
+    // A carbon and a sulfur 10 A apart: two separate spheres, so the volume is exactly
+    // 4/3 pi (1.70^3 + 1.85^3) with ZENO's converter radii (Bondi's S is 1.80).
+    let path = scratch("c_s.h5md");
+    let mut f = H5md::new(positions(1, 2, |_, a| [10.0 * a as f64, 0.0, 0.0]));
+    f.species = Some(vec![6, 16]);
+    f.write(&path);
+    let doc = json(&["run", &s(&path), "--radii", "zeno", "--walks", "1000", "--interior", "2e5"]);
+    assert_eq!(doc["parameters"]["radii"]["table"], "zeno");
+    let v = &doc["frames"][0]["volume"];
+    let exact = 4.0 / 3.0 * std::f64::consts::PI * (1.70f64.powi(3) + 1.85f64.powi(3));
+    let z = (v["value"].as_f64().unwrap() - exact) / v["std"].as_f64().unwrap();
+    assert!(z.abs() < 4.0, "V = {v}, exact {exact}, z = {z}");
+    let path = scratch("c_na.h5md");
+    let mut f = H5md::new(positions(1, 2, |_, a| [10.0 * a as f64, 0.0, 0.0]));
+    f.species = Some(vec![6, 11]);
+    f.write(&path);
+    fails_with(
+        &["run", &s(&path), "--radii", "zeno"],
+        "invalid option: no radius in table 'zeno' for element Na (1 atom); add them to a --radii FILE",
+    );
+}
+
+#[test]
 fn copper_elements_come_from_the_species_dataset() {
     let Some(cu) = common::shared_data("cu.h5md") else { return };
     let doc = json(&["run", &s(&cu), "--walks", "2000", "--interior", "2000", "--frames", "0,19"]);

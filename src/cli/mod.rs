@@ -138,7 +138,8 @@ pub struct RunArgs {
     /// Atoms that make the body, e.g. "protein and not element H" (see the README).
     #[arg(long, value_name = "SELECTION")]
     pub select: Option<String>,
-    /// Radii: a built-in table (bondi) or a file of `<key> <radius>` lines, in Angstrom.
+    /// Radii: a built-in table (bondi, or zeno: the table of ZENO's PDB converter) or a
+    /// file of `<key> <radius>` lines, in Angstrom.
     #[arg(long, value_name = "TABLE|FILE", conflicts_with = "radius")]
     pub radii: Option<String>,
     /// What radii are looked up by.
@@ -301,7 +302,7 @@ impl RunArgs {
             (_, Some(r)) => Some(Radii::Uniform(r)),
             (Some(spec), None) => Some(Radii::Table { table: RadiiTable::named_or_file(spec)?, key }),
             (None, None) if !matches!(self.radii_key, RadiiKeyArg::Element) => {
-                bail!("--radii-key {} needs --radii FILE: the built-in table is by element", self.radii_key.to_possible_value().unwrap().get_name())
+                bail!("--radii-key {} needs --radii FILE: the built-in tables are by element", self.radii_key.to_possible_value().unwrap().get_name())
             }
             (None, None) => None,
         })
