@@ -111,7 +111,7 @@ fn main() {
         let plan_seconds = started.elapsed().as_secs_f64();
         let mut measured = vec![];
         for cand in &chosen.candidates {
-            let s = exec::strategy(cand.strategy, cand.workers, cand.threads, None).unwrap();
+            let s = exec::strategy(cand.strategy, cand.workers, cand.threads, &Default::default()).unwrap();
             let started = Instant::now();
             s.run(&job, cand.chunk_frames, &mut |_, _| Ok(())).unwrap();
             measured.push((cand.clone(), started.elapsed().as_secs_f64()));

@@ -162,6 +162,21 @@ fn bad_input_gets_a_clear_error_and_exit_1() {
 }
 
 #[test]
+fn malformed_options_are_usage_errors_with_exit_2() {
+    for (args, message) in [
+        (vec!["--walks", "many"], "error: invalid value 'many' for '--walks <WALKS>': 'many' is not a number"),
+        (vec!["--gpu-batch", "0"], "error: invalid value '0' for '--gpu-batch <N>': a batch needs at least one walk or sample"),
+    ] {
+        let ex = example();
+        let mut all = vec!["run", ex.as_str()];
+        all.extend(args);
+        let out = trajwalk(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr).lines().next(), Some(message));
+    }
+}
+
+#[test]
 fn the_table_is_readable() {
     let ex = example();
     let out = trajwalk(&["run", &ex, "--walks", "2000", "--interior", "2000", "--threads", "1"]);

@@ -172,13 +172,24 @@ fn gpu_strategy_runs_from_the_command_line_and_verifies_against_the_cpu() {
     // Many frames in one batch, with a target rsd so frames need different rounds: results
     // come back in frame order and agree with the serial reference.
     let peptide = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/peptide.h5md").display().to_string();
-    let out = trajwalk(&["run", &peptide, "--strategy", "gpu", "--frames", "0,7,15,23,31,47", "--walks", "20000", "--interior", "3000", "--max-rsd-capacitance", "1", "--verify", "3", "--format", "json", "--quiet"]);
+    let out = trajwalk(&["run", &peptide, "--strategy", "gpu", "--gpu-batch", "4194304", "--frames", "0,7,15,23,31,47", "--walks", "20000", "--interior", "3000", "--max-rsd-capacitance", "1", "--verify", "3", "--format", "json", "--quiet"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let frames: Vec<u64> = doc["frames"].as_array().unwrap().iter().map(|f| f["frame"].as_u64().unwrap()).collect();
     assert_eq!(frames, vec![0, 7, 15, 23, 31, 47]);
     assert_eq!(doc["verification"]["passed"], true, "{}", doc["verification"]);
     assert_eq!(doc["verification"]["frames_checked"], 3);
+    // One frame per batch instead: the next batch is uploaded while one runs, and a
+    // frame's numbers do not depend on the company it keeps.
+    let one_per_batch = trajwalk(&["run", &peptide, "--strategy", "gpu", "--gpu-batch", "4096", "--frames", "0,7,15,23,31,47", "--walks", "20000", "--interior", "3000", "--max-rsd-capacitance", "1", "--format", "json", "--quiet"]);
+    assert!(one_per_batch.status.success(), "{}", String::from_utf8_lossy(&one_per_batch.stderr));
+    let without_seconds = |d: &Value| {
+        let mut frames = d["frames"].as_array().unwrap().clone();
+        frames.iter_mut().for_each(|f| drop(f.as_object_mut().unwrap().remove("seconds")));
+        frames
+    };
+    let split: Value = serde_json::from_slice(&one_per_batch.stdout).unwrap();
+    assert_eq!(without_seconds(&split), without_seconds(&doc));
     let out = trajwalk(&["run", &example(), "--strategy", "gpu", "--gpu-adapter", "no-such-device-anywhere", "--walks", "100"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));

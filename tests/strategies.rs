@@ -160,7 +160,7 @@ fn the_planner_honours_memory_caps_and_forced_shapes() {
 
 #[test]
 fn impossible_strategy_shapes_are_refused() {
-    let e = |k, w, t| exec::strategy(k, w, t, None).err().unwrap().to_string();
+    let e = |k, w, t| exec::strategy(k, w, t, &Default::default()).err().unwrap().to_string();
     assert_eq!(e(Kind::Frames, 0, 1), "invalid option: --workers must be at least 1");
     assert_eq!(e(Kind::Threads, 1, 0), "invalid option: --threads must be at least 1");
     assert!(e(Kind::Serial, 1, 2).starts_with("invalid option: strategy serial cannot run 1 worker(s) x 2 thread(s)"));

@@ -102,6 +102,13 @@ fn count(s: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
+fn batch(s: &str) -> Result<u64, String> {
+    match count(s)? {
+        0 => Err("a batch needs at least one walk or sample".into()),
+        n => Ok(n),
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum RadiiKeyArg {
     Element,
@@ -192,6 +199,11 @@ pub struct RunArgs {
     /// restrict the backends searched).
     #[arg(long, value_name = "NAME")]
     pub gpu_adapter: Option<String>,
+    /// Walks and samples per GPU submission (default: a quarter second of the device's
+    /// measured time, at most 4194304). Smaller keeps each submission short, for displays
+    /// whose driver resets a GPU busy for seconds; the numbers do not depend on it.
+    #[arg(long, value_name = "N", value_parser = batch)]
+    pub gpu_batch: Option<u64>,
     /// Only strategies predicted to fit in this much memory (e.g. 2GB).
     #[arg(long, value_parser = bytes, value_name = "SIZE")]
     pub max_memory: Option<u64>,
@@ -372,6 +384,12 @@ fn constraints(args: &RunArgs) -> Constraints {
 /// stderr when asked).
 const GPU_WORTH_SECONDS: f64 = 1.0;
 
+/// The device the GPU strategy uses, and its batch size: the user's, else the probe's
+/// (`make_plan` puts the user's `--gpu-batch` into the cost).
+fn gpu_target(args: &RunArgs, cost: Option<&plan::GpuCost>) -> exec::GpuTarget {
+    exec::GpuTarget { adapter: args.gpu_adapter.clone(), items_per_batch: cost.map(|c| c.items_per_batch) }
+}
+
 /// Profiles the job and chooses a plan, looking at the GPU when asked for or, under
 /// `auto`, when the run is long enough for it to matter.
 fn make_plan(job: &Job, args: &RunArgs) -> trajwalk::Result<plan::Plan> {
@@ -390,6 +408,9 @@ fn make_plan(job: &Job, args: &RunArgs) -> trajwalk::Result<plan::Plan> {
             }
         }
         _ => {}
+    }
+    if let (Some(cost), Some(n)) = (c.gpu.cost.as_mut(), args.gpu_batch) {
+        cost.items_per_batch = n;
     }
     choose(&c)
 }
@@ -412,7 +433,7 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
         let chosen = plan::choose(plan.profile.clone(), sample.len(), job.max_chunk_frames(), &c)?;
         let mut rows = vec![];
         for cand in &chosen.candidates {
-            let strategy = exec::strategy(cand.strategy, cand.workers, cand.threads, args.run.gpu_adapter.as_deref())?;
+            let strategy = exec::strategy(cand.strategy, cand.workers, cand.threads, &gpu_target(&args.run, plan.gpu_cost.as_ref()))?;
             let started = std::time::Instant::now();
             strategy.run(&sub, cand.chunk_frames, &mut |_, _| Ok(()))?;
             rows.push((cand.clone(), started.elapsed().as_secs_f64()));

@@ -76,7 +76,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
             Err(e) => return Err(e.into()),
         },
     };
-    let strategy = plan.as_ref().map(|p| exec::strategy(p.strategy, p.workers, p.threads, args.gpu_adapter.as_deref())).transpose()?;
+    let strategy = plan
+        .as_ref()
+        .map(|p| exec::strategy(p.strategy, p.workers, p.threads, &super::gpu_target(args, p.gpu_cost.as_ref())))
+        .transpose()?;
     let headline = match (&plan, &planning_failed) {
         (Some(p), _) => format!("plan: {} ({} x {}): {}", p.strategy.name(), p.workers, p.threads, p.reason),
         (None, Some(e)) => format!("plan: failed: {e}"),

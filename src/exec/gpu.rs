@@ -1,7 +1,8 @@
 //! Frames on the GPU: frames are read ahead and their bodies built on the CPU, gathered
 //! into batches (many cheap frames share one submission), and each batch's walks run on the
-//! device while the CPU builds the next batch. A frame whose stopping rule asks for more
-//! walks goes into the batch's next round. Results leave in frame order.
+//! device while the CPU reads, builds and uploads the next batch and queues it behind. A
+//! frame whose stopping rule asks for more walks goes into the batch's next round. Results
+//! leave in frame order.
 //!
 //! The numbers are reproducible on the same device and driver (fixed-order reductions, the
 //! same Philox streams), but not bit-identical to the CPU's: the device computes in f32.
@@ -12,7 +13,7 @@ use crate::body::Body;
 use crate::compute::{Blocks, FrameResult, FrameRun};
 use crate::error::Result;
 use crate::estimate::Context;
-use crate::gpu::walks::{Walker, Work};
+use crate::gpu::walks::{Pending, Walker, Work};
 use crate::gpu::{self, Gpu};
 use crate::job::Job;
 use crate::plan::{GpuCost, GpuOption};
@@ -22,8 +23,11 @@ use crate::walk::Seeds;
 use std::time::Instant;
 
 /// Walks and samples gathered into one batch: enough that a submission's fixed cost is
-/// small against it, few enough that a batch stays a fraction of a second.
+/// small against it, few enough that a batch stays a fraction of a second. The probe sizes
+/// batches to BATCH_SECONDS of the device's measured time, within these bounds.
 const BATCH_ITEMS: u64 = 1 << 22;
+const MIN_BATCH_ITEMS: u64 = 1 << 12;
+const BATCH_SECONDS: f64 = 0.25;
 /// Spheres one batch may upload.
 const BATCH_SPHERES: usize = 1 << 22;
 
@@ -43,12 +47,17 @@ fn context(job: &Job, body: &Body) -> Context {
     Context { launch_radius: body.launch_radius, length_meters: job.trajectory.length_unit.meters, conditions: job.conditions.clone() }
 }
 
-/// Reads frames until the batch is full, building their bodies.
-fn prepare(job: &Job, walker: &Walker, gpu: &Gpu, stream: &mut FrameStream) -> Option<Batch> {
+/// Walks and samples per batch on a device that takes `seconds_per_walk`.
+fn batch_items(seconds_per_walk: f64) -> u64 {
+    ((BATCH_SECONDS / seconds_per_walk) as u64).clamp(MIN_BATCH_ITEMS, BATCH_ITEMS)
+}
+
+/// Reads frames until the batch holds `budget` walks and samples, building their bodies.
+fn prepare(job: &Job, walker: &Walker, gpu: &Gpu, stream: &mut FrameStream, budget: u64) -> Option<Batch> {
     let mut entries: Vec<Entry> = vec![];
     let (mut items, mut spheres) = (0u64, 0usize);
     let per_frame = job.sampling.walks + job.sampling.interior_samples;
-    while items < BATCH_ITEMS && spheres < BATCH_SPHERES {
+    while items < budget && spheres < BATCH_SPHERES {
         let Some(frame) = stream.next() else { break };
         let built = frame.and_then(|f| {
             let body = job.body(&f)?;
@@ -68,48 +77,60 @@ fn prepare(job: &Job, walker: &Walker, gpu: &Gpu, stream: &mut FrameStream) -> O
     (!entries.is_empty()).then_some(Batch { entries, failure: None })
 }
 
-/// Runs rounds until every frame of the batch has met its stopping rule; `ahead` is called
-/// once, after the first round is submitted, to prepare the next batch meanwhile.
-fn compute(gpu: &Gpu, walker: &Walker, job: &Job, batch: &mut Batch, mut ahead: impl FnMut()) -> Result<()> {
-    let mut first = true;
-    loop {
-        let active: Vec<usize> = (0..batch.entries.len()).filter(|&k| batch.entries[k].run.next().is_some()).collect();
-        if active.is_empty() {
-            return Ok(());
-        }
-        let work: Vec<Work> = active
-            .iter()
-            .map(|&k| {
-                let e = &batch.entries[k];
-                let (ext, int) = e.run.next().expect("active");
-                Work { body: &e.body, seeds: Seeds { seed: job.sampling.seed, frame_key: e.info.key }, ext, int }
-            })
-            .collect();
-        let pending = walker.submit(gpu, &work)?;
-        drop(work);
-        if std::mem::take(&mut first) {
-            ahead();
-        }
+/// A round in flight: the frames of the batch it walks for, and its readback.
+type Round = (Vec<usize>, Pending);
+
+/// Submits the next round of the batch's frames that still want walks, if any.
+fn submit_round(gpu: &Gpu, walker: &Walker, job: &Job, batch: &Batch) -> Result<Option<Round>> {
+    let active: Vec<usize> = (0..batch.entries.len()).filter(|&k| batch.entries[k].run.next().is_some()).collect();
+    if active.is_empty() {
+        return Ok(None);
+    }
+    let work: Vec<Work> = active
+        .iter()
+        .map(|&k| {
+            let e = &batch.entries[k];
+            let (ext, int) = e.run.next().expect("active");
+            Work { body: &e.body, seeds: Seeds { seed: job.sampling.seed, frame_key: e.info.key }, ext, int }
+        })
+        .collect();
+    Ok(Some((active, walker.submit(gpu, &work)?)))
+}
+
+/// Waits for `round` and runs further rounds until every frame of the batch has met its
+/// stopping rule.
+fn finish_rounds(gpu: &Gpu, walker: &Walker, job: &Job, batch: &mut Batch, mut round: Option<Round>) -> Result<()> {
+    while let Some((active, pending)) = round {
         for (&k, (ext, int)) in active.iter().zip(pending.wait(gpu)?) {
             batch.entries[k].run.feed(&ext, &int);
         }
+        round = submit_round(gpu, walker, job, batch)?;
     }
+    Ok(())
 }
 
-pub fn run(job: &Job, adapter: Option<&str>, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+/// Runs the job's frames on the device `adapter`, `items_per_batch` walks and samples per
+/// submission (None: the most the device may take at once).
+pub fn run(job: &Job, adapter: Option<&str>, items_per_batch: Option<u64>, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
+    let budget = items_per_batch.unwrap_or(BATCH_ITEMS);
     let gpu = gpu::shared(adapter)?;
     let walker = Walker::new(&gpu)?;
     let mut stream = job.stream_chunks(job.tasks(chunk_frames));
+    // Reads, builds, uploads and submits a batch's first round.
+    let mut launch = || -> Result<Option<(Batch, Option<Round>)>> {
+        let Some(batch) = prepare(job, &walker, &gpu, &mut stream, budget) else { return Ok(None) };
+        let round = submit_round(&gpu, &walker, job, &batch)?;
+        Ok(Some((batch, round)))
+    };
     let mut log = WorkerLog { worker: 0, tasks: vec![] };
-    let mut next = prepare(job, &walker, &gpu, &mut stream);
-    while let Some(mut batch) = next.take() {
+    let mut next = launch()?;
+    while let Some((mut batch, first)) = next.take() {
         let started = Instant::now();
-        let more = batch.failure.is_none();
-        compute(&gpu, &walker, job, &mut batch, || {
-            if more {
-                next = prepare(job, &walker, &gpu, &mut stream);
-            }
-        })?;
+        // The next batch is read, built, uploaded and queued behind this one while the
+        // device walks, so the device does not wait for the CPU between batches. Its
+        // error, if any, waits until this batch's results are out.
+        let following = if batch.failure.is_none() { launch() } else { Ok(None) };
+        finish_rounds(&gpu, &walker, job, &mut batch, first)?;
         log.tasks.push(TaskLog { first_frame: batch.entries.first().map_or(0, |e| e.info.index), frames: batch.entries.len(), seconds: started.elapsed().as_secs_f64() });
         for e in batch.entries {
             let result: FrameResult = e.run.finish(&e.body);
@@ -118,6 +139,7 @@ pub fn run(job: &Job, adapter: Option<&str>, chunk_frames: usize, sink: &mut Sin
         if let Some(err) = batch.failure {
             return Err(err);
         }
+        next = following?;
     }
     Ok(vec![log])
 }
@@ -174,7 +196,7 @@ fn measure(job: &Job, adapter: Option<&str>) -> Result<GpuCost> {
         seconds_per_walk: per_walk,
         seconds_per_interior_sample: ((interior - per_batch) / PROBE_LARGE as f64).max(1e-12),
         seconds_per_batch: per_batch,
-        items_per_batch: BATCH_ITEMS,
+        items_per_batch: batch_items(per_walk),
     })
 }
 

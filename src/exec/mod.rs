@@ -86,8 +86,17 @@ pub struct Threads(pub usize);
 pub struct Frames(pub usize);
 /// `workers` frames at a time, each on `threads` threads.
 pub struct Hybrid(pub usize, pub usize);
-/// Batches of frames on a GPU (the adapter's name, or the best one).
-pub struct Gpu(pub Option<String>);
+/// Batches of frames on a GPU.
+pub struct Gpu(pub GpuTarget);
+
+/// Where the GPU strategy runs, and how much it gives the device per submission.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GpuTarget {
+    /// Part of the adapter's name, or None for the best adapter.
+    pub adapter: Option<String>,
+    /// Walks and samples per batch, from the planner's probe; None for the largest.
+    pub items_per_batch: Option<u64>,
+}
 
 impl Strategy for Serial {
     fn kind(&self) -> Kind {
@@ -160,13 +169,13 @@ impl Strategy for Gpu {
         1
     }
     fn run(&self, job: &Job, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
-        gpu::run(job, self.0.as_deref(), chunk_frames, sink)
+        gpu::run(job, self.0.adapter.as_deref(), self.0.items_per_batch, chunk_frames, sink)
     }
 }
 
 /// The strategy of a kind and shape; the shape must fit the kind (`frames` has one thread
-/// per worker, `threads` one worker, `gpu` is one CPU thread feeding the device `adapter`).
-pub fn strategy(kind: Kind, workers: usize, threads: usize, adapter: Option<&str>) -> Result<Box<dyn Strategy + Send + Sync>> {
+/// per worker, `threads` one worker, `gpu` is one CPU thread feeding the device `gpu`).
+pub fn strategy(kind: Kind, workers: usize, threads: usize, gpu: &GpuTarget) -> Result<Box<dyn Strategy + Send + Sync>> {
     if workers == 0 {
         return Err(Error::Option("--workers must be at least 1".into()));
     }
@@ -190,6 +199,6 @@ pub fn strategy(kind: Kind, workers: usize, threads: usize, adapter: Option<&str
         Kind::Threads => Box::new(Threads(threads)),
         Kind::Frames => Box::new(Frames(workers)),
         Kind::Hybrid => Box::new(Hybrid(workers, threads)),
-        Kind::Gpu => Box::new(Gpu(adapter.map(String::from))),
+        Kind::Gpu => Box::new(Gpu(gpu.clone())),
     })
 }
