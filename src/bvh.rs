@@ -20,7 +20,7 @@
 //!   cannot be listed, and stops as soon as some sphere is within the hit cutoff, since
 //!   then only "hit" matters. Leaves hold up to 16 spheres: a sphere test is cheaper than
 //!   a node visit, so shallower trees with fuller leaves win (measured: leaves of about 8
-//!   spheres are 10-15% faster than leaves of about 2 on cluster2101).
+//!   spheres are about 10% faster than leaves of about 2 on cluster2101).
 //!
 //! Exactness: box tests run in f32 with a safety margin larger than their rounding error,
 //! so they only ever visit more, never less; sphere distances are f64, and the listed test
