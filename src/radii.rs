@@ -51,16 +51,17 @@ pub struct RadiiTable {
 
 impl RadiiTable {
     pub fn bondi() -> RadiiTable {
-        RadiiTable::built_in("bondi").expect("bondi is built in")
+        RadiiTable::from_pairs("bondi", BONDI)
     }
 
     /// A built-in table by name (case-insensitive): `bondi` or `zeno`.
     pub fn built_in(name: &str) -> Option<RadiiTable> {
         let (name, table) = BUILT_IN.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))?;
-        Some(RadiiTable {
-            source: name.to_string(),
-            radii: table.iter().map(|&(k, r)| (k.to_ascii_uppercase(), r)).collect(),
-        })
+        Some(RadiiTable::from_pairs(name, table))
+    }
+
+    fn from_pairs(source: &str, table: &[(&str, f64)]) -> RadiiTable {
+        RadiiTable { source: source.into(), radii: table.iter().map(|&(k, r)| (k.to_ascii_uppercase(), r)).collect() }
     }
 
     /// A built-in table by name, else a file of `<key> <radius>` lines (# starts a comment).

@@ -82,18 +82,17 @@ type Round = (Vec<usize>, Pending);
 
 /// Submits the next round of the batch's frames that still want walks, if any.
 fn submit_round(gpu: &Gpu, walker: &Walker, job: &Job, batch: &Batch) -> Result<Option<Round>> {
-    let active: Vec<usize> = (0..batch.entries.len()).filter(|&k| batch.entries[k].run.next().is_some()).collect();
-    if active.is_empty() {
+    let mut active = vec![];
+    let mut work = vec![];
+    for (k, e) in batch.entries.iter().enumerate() {
+        if let Some((ext, int)) = e.run.next() {
+            active.push(k);
+            work.push(Work { body: &e.body, seeds: Seeds { seed: job.sampling.seed, frame_key: e.info.key }, ext, int });
+        }
+    }
+    if work.is_empty() {
         return Ok(None);
     }
-    let work: Vec<Work> = active
-        .iter()
-        .map(|&k| {
-            let e = &batch.entries[k];
-            let (ext, int) = e.run.next().expect("active");
-            Work { body: &e.body, seeds: Seeds { seed: job.sampling.seed, frame_key: e.info.key }, ext, int }
-        })
-        .collect();
     Ok(Some((active, walker.submit(gpu, &work)?)))
 }
 
