@@ -16,22 +16,14 @@ use trajwalk::compute::FrameResult;
 use trajwalk::estimate::{Context, Quantity};
 use trajwalk::exec::gpu::compute_body;
 use trajwalk::gpu::walks::{philox, Walker};
-use trajwalk::gpu::{self, Gpu};
+use trajwalk::gpu::Gpu;
 use trajwalk::rng::philox4x32_10;
 use trajwalk::verify;
 
 fn device() -> Option<(Arc<Gpu>, Walker)> {
-    match gpu::shared(None) {
-        Ok(g) => {
-            let w = Walker::new(&g).expect("the kernels compile");
-            Some((g, w))
-        }
-        Err(e) if std::env::var_os("TRAJWALK_REQUIRE_GPU").is_none() => {
-            eprintln!("skipped: no GPU adapter ({e}); set TRAJWALK_REQUIRE_GPU=1 to fail instead");
-            None
-        }
-        Err(e) => panic!("TRAJWALK_REQUIRE_GPU is set but there is no GPU adapter: {e}"),
-    }
+    let g = common::gpu_or_skip()?;
+    let w = Walker::new(&g).expect("the kernels compile");
+    Some((g, w))
 }
 
 fn ctx(b: &Body) -> Context {

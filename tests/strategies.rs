@@ -1,6 +1,7 @@
 //! Every strategy runs the same test body (written once, instantiated per strategy, as
 //! cubecl does per runtime): results bit-identical to the serial reference for any chunk
-//! size, in frame order. Also the planner on synthetic profiles, verification catching a
+//! size, in frame order (for the GPU: bit-identical to its own run, and within z <= 5 of
+//! the serial reference). Also the planner on synthetic profiles, verification catching a
 //! perturbed result, and the errors for impossible shapes.
 
 mod common;
@@ -9,7 +10,7 @@ use common::h5::{positions, H5md, Save};
 use std::collections::BTreeMap;
 use trajwalk::body::BodyOptions;
 use trajwalk::compute::{FrameResult, Sampling};
-use trajwalk::exec::{self, Frames, Hybrid, Kind, Serial, Strategy, Threads};
+use trajwalk::exec::{self, Frames, Gpu, GpuTarget, Hybrid, Kind, Serial, Strategy, Threads};
 use trajwalk::job::{Job, JobOptions};
 use trajwalk::plan::{self, Constraints, Profile};
 use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
@@ -61,23 +62,39 @@ fn same(a: &[(usize, FrameResult)], b: &[(usize, FrameResult)]) {
     }
 }
 
+/// The test body every strategy runs. A CPU strategy must reproduce the serial reference
+/// bit for bit; the GPU (f32 arithmetic) must agree with it statistically and reproduce its
+/// own run bit for bit, whatever the chunking, batching and order of the frames.
+fn frame_for_frame_the_same(strategy: &dyn Strategy) {
+    let job = job();
+    let serial = run(&Serial, &job, 1);
+    assert_eq!(serial.len(), 12);
+    let reference = if strategy.kind() == Kind::Gpu {
+        let gpu = run(strategy, &job, 12);
+        for ((f, got), (_, cpu)) in gpu.iter().zip(&serial) {
+            let (quantity, z) = verify::z_score(got, cpu).unwrap();
+            assert!(z <= verify::MAX_Z, "frame {f}: {quantity} is {z:.1} sigma from the CPU");
+        }
+        gpu
+    } else {
+        serial
+    };
+    for chunk in [1, 5, 12] {
+        same(&run(strategy, &job, chunk), &reference);
+    }
+    // A selection in another order comes back in that order, frame for frame the same.
+    let mut picked = job.clone();
+    picked.frames = vec![9, 2, 3, 4, 11];
+    let got = run(strategy, &picked, 2);
+    let want: Vec<_> = picked.frames.iter().map(|&f| reference[f].clone()).collect();
+    same(&got, &want);
+}
+
 macro_rules! every_strategy {
     ($($name:ident: $strategy:expr,)*) => {$(
         #[test]
         fn $name() {
-            let job = job();
-            let reference = run(&Serial, &job, 1);
-            assert_eq!(reference.len(), 12);
-            let strategy = $strategy;
-            for chunk in [1, 5, 12] {
-                same(&run(&strategy, &job, chunk), &reference);
-            }
-            // A selection in another order comes back in that order, frame for frame the same.
-            let mut picked = job.clone();
-            picked.frames = vec![9, 2, 3, 4, 11];
-            let got = run(&strategy, &picked, 2);
-            let want: Vec<_> = picked.frames.iter().map(|&f| reference[f].clone()).collect();
-            same(&got, &want);
+            frame_for_frame_the_same(&$strategy);
         }
     )*};
 }
@@ -89,6 +106,25 @@ every_strategy! {
     three_frame_workers_match_the_reference: Frames(3),
     hybrid_matches_the_reference: Hybrid(2, 2),
     more_workers_than_frames_match_the_reference: Frames(40),
+}
+
+/// The GPU runs the same body where the machine has an adapter: in batches of a few frames
+/// (4096 walks and samples each), and all frames in one batch.
+macro_rules! gpu_strategy {
+    ($($name:ident: $items_per_batch:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            if common::gpu_or_skip().is_none() {
+                return;
+            }
+            frame_for_frame_the_same(&Gpu(GpuTarget { adapter: None, items_per_batch: Some($items_per_batch) }));
+        }
+    )*};
+}
+
+gpu_strategy! {
+    gpu_in_small_batches_matches_itself_and_the_reference: 4096,
+    gpu_in_one_batch_matches_itself_and_the_reference: 1 << 22,
 }
 
 fn synthetic(walk_seconds: f64, body_seconds: f64, bytes_per_frame: usize, speedup_on_cores: f64, cores: usize) -> Profile {

@@ -143,10 +143,30 @@ pub fn run(job: &Job, adapter: Option<&str>, items_per_batch: Option<u64>, chunk
     Ok(vec![log])
 }
 
-/// Items of the probe's small and large dispatch; the difference gives the per-item cost
-/// and the small one the fixed cost.
-const PROBE_SMALL: u64 = 2048;
-const PROBE_LARGE: u64 = 16384;
+/// The probe's first dispatch, in walks; later ones are PROBE_GROWTH times larger.
+const PROBE_FIRST: u64 = 2048;
+const PROBE_GROWTH: u64 = 4;
+/// A dispatch this long is large enough to time the device's throughput, full or not.
+const PROBE_SECONDS: f64 = 0.1;
+
+/// The device's cost as a line through two dispatch timings: (walks of the larger dispatch,
+/// seconds per walk, fixed seconds per dispatch). A large GPU is not full until a dispatch
+/// holds hundreds of thousands of walks; below that every dispatch takes about the same time,
+/// and a slope taken there would say walks are free. So the dispatch grows until its time
+/// grows nearly in proportion (the walks outweigh twice the fixed cost), it takes
+/// PROBE_SECONDS, or it reaches a batch's size.
+fn fit(mut time: impl FnMut(u64) -> Result<f64>) -> Result<(u64, f64, f64)> {
+    let (mut n, mut t) = (PROBE_FIRST, time(PROBE_FIRST)?);
+    loop {
+        let m = (n * PROBE_GROWTH).min(BATCH_ITEMS);
+        let u = time(m)?;
+        if u >= (PROBE_GROWTH - 1) as f64 * t || u >= PROBE_SECONDS || m >= BATCH_ITEMS {
+            let per_walk = ((u - t) / (m - n) as f64).max(1e-12);
+            return Ok((m, per_walk, (t - n as f64 * per_walk).max(0.0)));
+        }
+        (n, t) = (m, u);
+    }
+}
 
 /// What the planner may know of the GPU. A software (CPU) adapter is reported but not
 /// probed unless the GPU strategy is asked for: it cannot beat the CPU strategies on the
@@ -186,14 +206,11 @@ fn measure(job: &Job, adapter: Option<&str>) -> Result<GpuCost> {
         Ok(started.elapsed().as_secs_f64())
     };
     time(32, 32)?;
-    let small = time(PROBE_SMALL, 0)?;
-    let large = time(PROBE_LARGE, 0)?;
-    let interior = time(0, PROBE_LARGE)?;
-    let per_walk = ((large - small) / (PROBE_LARGE - PROBE_SMALL) as f64).max(1e-12);
-    let per_batch = (small - PROBE_SMALL as f64 * per_walk).max(0.0);
+    let (_, per_walk, per_batch) = fit(|walks| time(walks, 0))?;
+    let (_, per_sample, _) = fit(|samples| time(0, samples))?;
     Ok(GpuCost {
         seconds_per_walk: per_walk,
-        seconds_per_interior_sample: ((interior - per_batch) / PROBE_LARGE as f64).max(1e-12),
+        seconds_per_interior_sample: per_sample,
         seconds_per_batch: per_batch,
         items_per_batch: batch_items(per_walk),
     })
@@ -210,4 +227,55 @@ pub fn compute_body(gpu: &Gpu, walker: &Walker, body: &Body, frame_key: u64, sam
         run.feed(&e, &i);
     }
     Ok(run.finish(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fits a model device, counting its dispatches.
+    fn fit_model(device: impl Fn(u64) -> f64) -> ((u64, f64, f64), usize) {
+        let mut calls = 0;
+        let got = fit(|n| {
+            calls += 1;
+            Ok(device(n))
+        })
+        .unwrap();
+        (got, calls)
+    }
+
+    #[test]
+    fn the_probe_times_a_device_that_is_full_at_once_with_two_dispatches() {
+        // A software device: every walk costs the same, 1 ms to launch.
+        let ((size, per_walk, per_batch), calls) = fit_model(|n| 1e-3 + n as f64 * 25e-6);
+        assert_eq!((size, calls), (8192, 2));
+        assert!((per_walk / 25e-6 - 1.0).abs() < 1e-9, "{per_walk}");
+        assert!((per_batch / 1e-3 - 1.0).abs() < 1e-6, "{per_batch}");
+    }
+
+    #[test]
+    fn the_probe_grows_the_dispatch_until_a_large_device_is_full() {
+        // 20M walks/s once full, in waves of 500,000 walks of 25 ms each, 50 us to launch:
+        // dispatches of 2048 and 16384 walks take the same time, and a fixed pair of them
+        // would call walks free.
+        let device = |n: u64| 50e-6 + n.div_ceil(500_000) as f64 * 25e-3;
+        assert_eq!(device(2048), device(16384));
+        let ((size, per_walk, per_batch), calls) = fit_model(device);
+        assert_eq!((size, calls), (2_097_152, 6));
+        assert!((per_walk / 5e-8 - 1.0).abs() < 0.25, "{per_walk}");
+        assert!(per_batch < 0.03, "{per_batch}");
+        assert_eq!(batch_items(per_walk), BATCH_ITEMS);
+    }
+
+    #[test]
+    fn the_probe_stops_at_a_batch_or_a_long_dispatch() {
+        // Never full in proportion: stops at the largest batch.
+        let ((size, _, _), _) = fit_model(|n| 1.0e-2 + n as f64 * 1e-10);
+        assert_eq!(size, BATCH_ITEMS);
+        // Slow but not yet in proportion: stops once a dispatch takes PROBE_SECONDS.
+        let ((size, _, _), calls) = fit_model(|n| 0.08 + n as f64 * 1e-6);
+        assert_eq!((size, calls), (32768, 3));
+        let err = fit(|n| if n > 4096 { Err(crate::Error::Gpu("lost".into())) } else { Ok(1.0) }).unwrap_err();
+        assert_eq!(err.to_string(), "GPU: lost");
+    }
 }

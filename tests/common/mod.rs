@@ -40,6 +40,19 @@ pub fn trajwalk(args: &[&str]) -> std::process::Output {
     spawn_trajwalk(args).wait_with_output().expect("the binary runs")
 }
 
+/// The machine's GPU adapter, or None after printing why the calling test skips. With
+/// TRAJWALK_REQUIRE_GPU set (as .ci/run does) a missing adapter fails the test instead.
+pub fn gpu_or_skip() -> Option<std::sync::Arc<trajwalk::gpu::Gpu>> {
+    match trajwalk::gpu::shared(None) {
+        Ok(g) => Some(g),
+        Err(e) if std::env::var_os("TRAJWALK_REQUIRE_GPU").is_none() => {
+            eprintln!("skipped: no GPU adapter ({e}); set TRAJWALK_REQUIRE_GPU=1 to fail instead");
+            None
+        }
+        Err(e) => panic!("TRAJWALK_REQUIRE_GPU is set but there is no GPU adapter: {e}"),
+    }
+}
+
 use std::path::PathBuf;
 use trajwalk::body::{Body, BodyOptions};
 use trajwalk::compute::{compute_frame, FrameResult, Sampling};
