@@ -136,6 +136,9 @@ pub fn assign(topology: &Topology, radii: &Radii, scale: f64) -> Result<Vec<f64>
         Radii::Table { table, key } => (table, *key),
     };
     let mut missing: BTreeMap<String, usize> = BTreeMap::new();
+    // Named atoms without an element (a TIP4P virtual site "MW", say), by name and residue,
+    // so the message says which atoms to select out.
+    let mut no_element: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut out = Vec::with_capacity(topology.len());
     for atom in &topology.atoms {
         let k = match key {
@@ -145,7 +148,12 @@ pub fn assign(topology: &Topology, radii: &Radii, scale: f64) -> Result<Vec<f64>
         };
         match k.as_deref().and_then(|k| table.get(k)) {
             Some(r) => out.push(r * scale),
-            None => *missing.entry(k.unwrap_or_else(|| "(none)".into())).or_default() += 1,
+            None => {
+                if k.is_none() && !atom.name.is_empty() {
+                    *no_element.entry((atom.name.as_str(), atom.resname.as_str())).or_default() += 1;
+                }
+                *missing.entry(k.unwrap_or_else(|| "(none)".into())).or_default() += 1
+            }
         }
     }
     if missing.is_empty() {
@@ -156,16 +164,38 @@ pub fn assign(topology: &Topology, radii: &Radii, scale: f64) -> Result<Vec<f64>
         RadiiKey::Name => "atom name",
         RadiiKey::Type => "atom type",
     };
-    let list: Vec<String> = missing.iter().map(|(k, n)| format!("{k} ({n} atom{})", if *n == 1 { "" } else { "s" })).collect();
-    let hint = if missing.contains_key("(none)") {
-        match key {
-            RadiiKey::Element => "; the input names no elements: give --topology, --radii-key name with --radii FILE, or --radius R",
-            _ => "; the input has no such field: choose another --radii-key",
+    let atoms = |n: usize| format!("{n} atom{}", if n == 1 { "" } else { "s" });
+    let list: Vec<String> = missing
+        .iter()
+        .map(|(k, &n)| match k.as_str() {
+            "(none)" if !no_element.is_empty() => format!("(none) ({}: {})", atoms(n), examples(&no_element)),
+            _ => format!("{k} ({})", atoms(n)),
+        })
+        .collect();
+    let hint = match (missing.contains_key("(none)"), key) {
+        (true, RadiiKey::Element) if !no_element.is_empty() => {
+            "; the input gives those atoms no element and none can be guessed from their names: leave them out with --select, give --topology, --radii-key name with --radii FILE, or --radius R"
         }
-    } else {
-        "; add them to a --radii FILE"
+        (true, RadiiKey::Element) => "; the input names no elements: give --topology, --radii-key name with --radii FILE, or --radius R",
+        (true, _) => "; the input has no such field: choose another --radii-key",
+        (false, _) => "; add them to a --radii FILE",
     };
     Err(Error::Option(format!("no radius in table '{}' for {what} {}{hint}", table.source, list.join(", "))))
+}
+
+/// The commonest kinds of atom in `counts` as "NAME in RESNAME", three at most.
+fn examples(counts: &BTreeMap<(&str, &str), usize>) -> String {
+    let mut kinds: Vec<_> = counts.iter().collect();
+    kinds.sort_by_key(|(_, &n)| std::cmp::Reverse(n));
+    let named: Vec<String> = kinds
+        .iter()
+        .take(3)
+        .map(|((name, resname), _)| if resname.is_empty() { name.to_string() } else { format!("{name} in {resname}") })
+        .collect();
+    match kinds.len() {
+        n if n > 3 => format!("{} and {} more", named.join(", "), n - 3),
+        _ => named.join(", "),
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +232,22 @@ mod tests {
             e.to_string(),
             "invalid option: no radius in table 'bondi' for element (none) (1 atom), Fe (2 atoms), Mn (1 atom); the input names no elements: give --topology, --radii-key name with --radii FILE, or --radius R"
         );
+    }
+
+    #[test]
+    fn named_atoms_without_an_element_are_named_in_the_error() {
+        let atom = |name: &str, resname: &str, element| Atom { name: name.into(), resname: resname.into(), element, ..Default::default() };
+        let mut atoms = vec![atom("OW", "SOL", Some("O")), atom("MW", "SOL", None), atom("MW", "SOL", None), atom("C", "LIG", Some("C"))];
+        let t = Topology { atoms: atoms.clone(), bonds: vec![] };
+        let e = assign(&t, &Radii::Table { table: RadiiTable::bondi(), key: RadiiKey::Element }, 1.0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid option: no radius in table 'bondi' for element (none) (2 atoms: MW in SOL); the input gives those atoms no element and none can be guessed from their names: leave them out with --select, give --topology, --radii-key name with --radii FILE, or --radius R"
+        );
+        atoms.extend([atom("X1", "", None), atom("X2", "LIG", None), atom("X3", "LIG", None), atom("X3", "LIG", None)]);
+        let t = Topology { atoms, bonds: vec![] };
+        let e = assign(&t, &Radii::Table { table: RadiiTable::bondi(), key: RadiiKey::Element }, 1.0).unwrap_err().to_string();
+        assert!(e.contains("for element (none) (6 atoms: MW in SOL, X3 in LIG, X1 and 1 more); "), "{e}");
     }
 
     #[test]

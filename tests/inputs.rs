@@ -59,6 +59,12 @@ fn cobrotoxin_protein_from_h5md_with_its_pdb_topology() {
     }
     assert_eq!(frames[1]["time"], 50.0);
     assert_eq!(frames[2]["step"], 50000);
+    // The whole system: TIP4P's virtual sites (MW) have no element, and the error says
+    // which atoms they are rather than that the input names no elements.
+    fails_with(
+        &["run", &s(&pdb), "--walks", "100"],
+        "invalid option: no radius in table 'bondi' for element (none) (4612 atoms: MW in SOL); the input gives those atoms no element and none can be guessed from their names: leave them out with --select, give --topology, --radii-key name with --radii FILE, or --radius R",
+    );
 }
 
 #[test]
