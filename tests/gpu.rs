@@ -133,6 +133,25 @@ fn one_sphere_and_a_hundred_thousand_spheres_both_work() {
 }
 
 #[test]
+fn a_dispatch_of_more_blocks_than_one_grid_row_runs_every_block() {
+    let Some((g, w)) = device() else { return };
+    // A dispatch of more 32-walk blocks than max_compute_workgroups_per_dimension (65,535 on
+    // most adapters) is laid out as a 2D grid, as every full 4M-walk batch is. The launch
+    // sphere hugs a lone sphere, so walks start within a skin or two of it and almost all
+    // hit (a few in a million escape), and almost every sample is inside: a block skipped
+    // or written to the wrong slot would lose 32 hits or 32 samples.
+    let row = u64::from(g.limits.max_compute_workgroups_per_dimension);
+    let items = 32 * (row + 7) + 5;
+    let one = body(&[[0.0; 3]], &[2.5], &BodyOptions::default());
+    let r = on_gpu(&g, &w, &one, items, items);
+    assert_eq!((r.walks, r.interior_samples), (items, items));
+    assert!(r.hits <= items && items - r.hits < 16, "{} of {items} walks hit", r.hits);
+    let launch_volume = 4.0 / 3.0 * std::f64::consts::PI * r.launch.radius.powi(3);
+    let inside = (value(&r, Quantity::Volume).0[0] / launch_volume * items as f64).round() as u64;
+    assert!(inside <= items && items - inside < 16, "{inside} of {items} samples inside");
+}
+
+#[test]
 fn a_skin_thickness_below_f32_resolution_is_refused() {
     let Some((g, w)) = device() else { return };
     let thin = body(&[[0.0; 3], [1.0, 0.0, 0.0]], &[1.0, 1.0], &BodyOptions { skin_thickness: Some(1e-9), ..Default::default() });
