@@ -328,20 +328,27 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
         .iter()
         .filter(|x| x.strategy != best.strategy)
         .min_by(|a, b| a.predicted_seconds.total_cmp(&b.predicted_seconds));
+    let shape = |k: &Candidate| match k.strategy {
+        Kind::Gpu => "the GPU".to_string(),
+        _ => format!("{} x {}", k.workers, k.threads),
+    };
     let mut reason = format!(
-        "{} frame{} of about {:.3} s each on one thread ({} walks, {} interior samples, {:.3} s to build the body); {} x {} predicted {:.2} s",
+        "{} frame{} of about {:.3} s each on one thread ({} walks, {} interior samples, {:.3} s to build the body); {} predicted {:.2} s",
         frames,
         if frames == 1 { "" } else { "s" },
         profile.frame_seconds(1),
         profile.walks_per_frame,
         profile.interior_per_frame,
         profile.body_seconds,
-        best.workers,
-        best.threads,
+        shape(&best),
         best.predicted_seconds
     );
     if let Some(r) = runner_up {
-        reason += &format!(", {:.2}x faster than {} ({} x {}, {:.2} s)", r.predicted_seconds / best.predicted_seconds, r.strategy.name(), r.workers, r.threads, r.predicted_seconds);
+        let what = match r.strategy {
+            Kind::Gpu => shape(r),
+            k => format!("{} ({})", k.name(), shape(r)),
+        };
+        reason += &format!(", {:.2}x faster than {what}, {:.2} s", r.predicted_seconds / best.predicted_seconds, r.predicted_seconds);
     }
     if let Some(m) = c.max_memory {
         let excluded = candidates.len() - fitting.len();

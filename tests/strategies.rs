@@ -12,7 +12,8 @@ use trajwalk::body::BodyOptions;
 use trajwalk::compute::{FrameResult, Sampling};
 use trajwalk::exec::{self, Frames, Gpu, GpuTarget, Hybrid, Kind, Serial, Strategy, Threads};
 use trajwalk::job::{Job, JobOptions};
-use trajwalk::plan::{self, Constraints, Profile};
+use trajwalk::gpu::GpuInfo;
+use trajwalk::plan::{self, Constraints, GpuCost, GpuOption, Profile};
 use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
 use trajwalk::units::Conditions;
 use trajwalk::verify;
@@ -192,6 +193,40 @@ fn the_planner_honours_memory_caps_and_forced_shapes() {
         .unwrap_err()
         .to_string();
     assert_eq!(wrong, "invalid option: strategy frames cannot run 4 worker(s) x 2 thread(s) (serial is 1 x 1, threads has 1 worker, frames 1 thread per worker)");
+}
+
+#[test]
+fn the_planner_picks_the_gpu_only_when_it_predicts_a_win() {
+    // A 16-core node: 8 us per walk on one core, 15x on all of them.
+    let p = synthetic(8e-6, 0.01, 50_000, 15.0, 16);
+    let gpu = |seconds_per_walk: f64| GpuOption {
+        info: Some(GpuInfo { adapter: "model".into(), backend: "vulkan".into(), device_type: "discrete".into() }),
+        cost: Some(GpuCost { seconds_per_walk, seconds_per_interior_sample: seconds_per_walk / 30.0, seconds_per_batch: 2e-3, items_per_batch: 1 << 22 }),
+        note: None,
+    };
+    let with = |option: GpuOption| Constraints { gpu: option, ..constraints(16) };
+    // 20M walks/s (160x one core): 100 frames of 1M walks take 5 s there, 54 s on the CPU.
+    let fast = plan::choose(p.clone(), 100, 64, &with(gpu(5e-8))).unwrap();
+    assert_eq!(fast.strategy, Kind::Gpu, "{}", fast.reason);
+    assert!(fast.reason.contains("; the GPU predicted 5.06 s, 10.07x faster than hybrid (4 x 4), 50.92 s"), "{}", fast.reason);
+    assert_eq!(fast.gpu.as_ref().unwrap().adapter, "model");
+    let cpu_best = fast.candidates.iter().filter(|c| c.strategy != Kind::Gpu).map(|c| c.predicted_seconds).fold(f64::INFINITY, f64::min);
+    assert!(cpu_best / fast.predicted_seconds() > 9.0, "{cpu_best} vs {}", fast.predicted_seconds());
+    // A device slower than the cores together (lavapipe-like) is a candidate that loses.
+    let slow = plan::choose(p.clone(), 100, 64, &with(gpu(2e-5))).unwrap();
+    assert_ne!(slow.strategy, Kind::Gpu, "{}", slow.reason);
+    assert!(slow.candidates.iter().any(|c| c.strategy == Kind::Gpu && c.predicted_seconds > slow.predicted_seconds()));
+    // One CPU thread builds every body for the GPU: when building dominates (0.5 s a body,
+    // 1000 walks), 16 CPU workers win however fast the device.
+    let mut heavy = p.clone();
+    heavy.body_seconds = 0.5;
+    heavy.walks_per_frame = 1000;
+    let bound = plan::choose(heavy, 1000, 64, &with(gpu(5e-8))).unwrap();
+    assert_eq!(bound.strategy, Kind::Frames, "{}", bound.reason);
+    // Asked for, without a probed device: the reason the probe gave.
+    let none = GpuOption { info: None, cost: None, note: Some("no GPU adapter found".into()) };
+    let e = plan::choose(p, 100, 64, &Constraints { strategy: Some(Kind::Gpu), ..with(none) }).unwrap_err();
+    assert_eq!(e.to_string(), "GPU: no GPU adapter found");
 }
 
 #[test]
