@@ -136,8 +136,8 @@ pub fn assign(topology: &Topology, radii: &Radii, scale: f64) -> Result<Vec<f64>
         Radii::Table { table, key } => (table, *key),
     };
     let mut missing: BTreeMap<String, usize> = BTreeMap::new();
-    // Named atoms without an element (a TIP4P virtual site "MW", say), by name and residue,
-    // so the message says which atoms to select out.
+    // Named atoms without the key (an element for a TIP4P virtual site "MW", say), by name
+    // and residue, so the message says which atoms to select out.
     let mut no_element: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut out = Vec::with_capacity(topology.len());
     for atom in &topology.atoms {

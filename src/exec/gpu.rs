@@ -149,20 +149,20 @@ const PROBE_GROWTH: u64 = 4;
 /// A dispatch this long is large enough to time the device's throughput, full or not.
 const PROBE_SECONDS: f64 = 0.1;
 
-/// The device's cost as a line through two dispatch timings: (walks of the larger dispatch,
-/// seconds per walk, fixed seconds per dispatch). A large GPU is not full until a dispatch
+/// The device's cost as a line through two dispatch timings: (seconds per walk, fixed
+/// seconds per dispatch). A large GPU is not full until a dispatch
 /// holds hundreds of thousands of walks; below that every dispatch takes about the same time,
 /// and a slope taken there would say walks are free. So the dispatch grows until its time
 /// grows nearly in proportion (the walks outweigh twice the fixed cost), it takes
 /// PROBE_SECONDS, or it reaches a batch's size.
-fn fit(mut time: impl FnMut(u64) -> Result<f64>) -> Result<(u64, f64, f64)> {
+fn fit(mut time: impl FnMut(u64) -> Result<f64>) -> Result<(f64, f64)> {
     let (mut n, mut t) = (PROBE_FIRST, time(PROBE_FIRST)?);
     loop {
         let m = (n * PROBE_GROWTH).min(BATCH_ITEMS);
         let u = time(m)?;
         if u >= (PROBE_GROWTH - 1) as f64 * t || u >= PROBE_SECONDS || m >= BATCH_ITEMS {
             let per_walk = ((u - t) / (m - n) as f64).max(1e-12);
-            return Ok((m, per_walk, (t - n as f64 * per_walk).max(0.0)));
+            return Ok((per_walk, (t - n as f64 * per_walk).max(0.0)));
         }
         (n, t) = (m, u);
     }
@@ -206,8 +206,8 @@ fn measure(job: &Job, adapter: Option<&str>) -> Result<GpuCost> {
         Ok(started.elapsed().as_secs_f64())
     };
     time(32, 32)?;
-    let (_, per_walk, per_batch) = fit(|walks| time(walks, 0))?;
-    let (_, per_sample, _) = fit(|samples| time(0, samples))?;
+    let (per_walk, per_batch) = fit(|walks| time(walks, 0))?;
+    let (per_sample, _) = fit(|samples| time(0, samples))?;
     Ok(GpuCost {
         seconds_per_walk: per_walk,
         seconds_per_interior_sample: per_sample,
@@ -233,22 +233,22 @@ pub fn compute_body(gpu: &Gpu, walker: &Walker, body: &Body, frame_key: u64, sam
 mod tests {
     use super::*;
 
-    /// Fits a model device, counting its dispatches.
-    fn fit_model(device: impl Fn(u64) -> f64) -> ((u64, f64, f64), usize) {
-        let mut calls = 0;
+    /// Fits a model device: the fit and the largest dispatch it timed.
+    fn fit_model(device: impl Fn(u64) -> f64) -> ((f64, f64), u64) {
+        let mut largest = 0;
         let got = fit(|n| {
-            calls += 1;
+            largest = largest.max(n);
             Ok(device(n))
         })
         .unwrap();
-        (got, calls)
+        (got, largest)
     }
 
     #[test]
     fn the_probe_times_a_device_that_is_full_at_once_with_two_dispatches() {
         // A software device: every walk costs the same, 1 ms to launch.
-        let ((size, per_walk, per_batch), calls) = fit_model(|n| 1e-3 + n as f64 * 25e-6);
-        assert_eq!((size, calls), (8192, 2));
+        let ((per_walk, per_batch), largest) = fit_model(|n| 1e-3 + n as f64 * 25e-6);
+        assert_eq!(largest, 8192);
         assert!((per_walk / 25e-6 - 1.0).abs() < 1e-9, "{per_walk}");
         assert!((per_batch / 1e-3 - 1.0).abs() < 1e-6, "{per_batch}");
     }
@@ -260,8 +260,8 @@ mod tests {
         // would call walks free.
         let device = |n: u64| 50e-6 + n.div_ceil(500_000) as f64 * 25e-3;
         assert_eq!(device(2048), device(16384));
-        let ((size, per_walk, per_batch), calls) = fit_model(device);
-        assert_eq!((size, calls), (2_097_152, 6));
+        let ((per_walk, per_batch), largest) = fit_model(device);
+        assert_eq!(largest, 2_097_152);
         assert!((per_walk / 5e-8 - 1.0).abs() < 0.25, "{per_walk}");
         assert!(per_batch < 0.03, "{per_batch}");
         assert_eq!(batch_items(per_walk), BATCH_ITEMS);
@@ -270,11 +270,9 @@ mod tests {
     #[test]
     fn the_probe_stops_at_a_batch_or_a_long_dispatch() {
         // Never full in proportion: stops at the largest batch.
-        let ((size, _, _), _) = fit_model(|n| 1.0e-2 + n as f64 * 1e-10);
-        assert_eq!(size, BATCH_ITEMS);
+        assert_eq!(fit_model(|n| 1.0e-2 + n as f64 * 1e-10).1, BATCH_ITEMS);
         // Slow but not yet in proportion: stops once a dispatch takes PROBE_SECONDS.
-        let ((size, _, _), calls) = fit_model(|n| 0.08 + n as f64 * 1e-6);
-        assert_eq!((size, calls), (32768, 3));
+        assert_eq!(fit_model(|n| 0.08 + n as f64 * 1e-6).1, 32768);
         let err = fit(|n| if n > 4096 { Err(crate::Error::Gpu("lost".into())) } else { Ok(1.0) }).unwrap_err();
         assert_eq!(err.to_string(), "GPU: lost");
     }
