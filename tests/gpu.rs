@@ -170,17 +170,13 @@ fn gpu_strategy_runs_from_the_command_line_and_verifies_against_the_cpu() {
     }
     // As on a batch node: no display and no XDG_RUNTIME_DIR, where Mesa's device-select
     // layer would make libwayland print an "error:" line on a run that succeeds.
-    let out = {
-        let _lock = common::hdf5_fork_lock();
-        std::process::Command::new(env!("CARGO_BIN_EXE_trajwalk"))
-            .args(["run", &example(), "--strategy", "gpu", "--walks", "20000", "--interior", "20000", "--verify", "1", "--format", "json", "--quiet"])
-            .env_remove("XDG_RUNTIME_DIR")
-            .env_remove("WAYLAND_DISPLAY")
-            .env_remove("NODEVICE_SELECT")
-            .env_remove("MESA_VK_DEVICE_SELECT")
-            .output()
-            .unwrap()
-    };
+    let out = common::spawn_trajwalk_env(
+        &["run", &example(), "--strategy", "gpu", "--walks", "20000", "--interior", "20000", "--verify", "1", "--format", "json", "--quiet"],
+        &[],
+        &["XDG_RUNTIME_DIR", "WAYLAND_DISPLAY", "NODEVICE_SELECT", "MESA_VK_DEVICE_SELECT"],
+    )
+    .wait_with_output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("XDG_RUNTIME_DIR") && !stderr.contains("error"), "a quiet run that succeeds says nothing alarming: {stderr}");
@@ -225,12 +221,8 @@ fn gpu_strategy_runs_from_the_command_line_and_verifies_against_the_cpu() {
 fn without_an_adapter_gpu_fails_clearly_and_auto_plans_without_it() {
     // Metal does not exist on Linux: with only it allowed, wgpu finds no adapter.
     let run = |command: &str, strategy: &str, walks: &str| {
-        let _lock = common::hdf5_fork_lock();
-        std::process::Command::new(env!("CARGO_BIN_EXE_trajwalk"))
-            .args([command, &example(), "--strategy", strategy, "--walks", walks, "--interior", "2000", "--format", "json", "--quiet"])
-            .env("WGPU_BACKEND", "metal")
-            .output()
-            .unwrap()
+        let args = [command, &example(), "--strategy", strategy, "--walks", walks, "--interior", "2000", "--format", "json", "--quiet"];
+        common::spawn_trajwalk_env(&args, &[("WGPU_BACKEND", "metal")], &[]).wait_with_output().unwrap()
     };
     let out = run("run", "gpu", "2000");
     assert_eq!(out.status.code(), Some(1));

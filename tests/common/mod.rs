@@ -15,13 +15,19 @@ pub fn hdf5_fork_lock() -> std::sync::MutexGuard<'static, ()> {
 
 /// Starts the trajwalk binary with piped output, under the fork lock.
 pub fn spawn_trajwalk(args: &[&str]) -> std::process::Child {
+    spawn_trajwalk_env(args, &[], &[])
+}
+
+/// As [`spawn_trajwalk`], with the variables `set` set and `removed` taken out of its
+/// environment.
+pub fn spawn_trajwalk_env(args: &[&str], set: &[(&str, &str)], removed: &[&str]) -> std::process::Child {
     let _lock = hdf5_fork_lock();
-    std::process::Command::new(env!("CARGO_BIN_EXE_trajwalk"))
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the binary starts")
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_trajwalk"));
+    command.args(args).envs(set.iter().copied()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    for name in removed {
+        command.env_remove(name);
+    }
+    command.spawn().expect("the binary starts")
 }
 
 /// `NAME` in this test binary's own temporary directory (`tag` names the binary).
