@@ -62,7 +62,11 @@ fn write_trajectory(path: &std::path::Path, frames: usize, atoms: usize) {
     let pos = file.create_group("particles").unwrap().create_group("all").unwrap().create_group("position").unwrap();
     let data = Array3::from_shape_fn((frames, atoms, 3), |(f, a, k)| cluster(atoms, f)[a][k]);
     let ds = pos.new_dataset_builder().with_data(&data).create("value").unwrap();
-    ds.new_attr::<hdf5::types::VarLenUnicode>().create("unit").unwrap().write_scalar(&"Angstrom".parse::<hdf5::types::VarLenUnicode>().unwrap()).unwrap();
+    ds.new_attr::<hdf5::types::VarLenUnicode>()
+        .create("unit")
+        .unwrap()
+        .write_scalar(&"Angstrom".parse::<hdf5::types::VarLenUnicode>().unwrap())
+        .unwrap();
 }
 
 fn main() {
@@ -77,7 +81,11 @@ fn main() {
         let walks = 16_384;
         let one = walks_per_second(n, 1, walks);
         let all = walks_per_second(n, cores, walks);
-        println!("  {n:>7} spheres: {one:>9.0} walks/s on 1 thread, {all:>9.0} on {cores} ({:.2}x, {:.0}% efficiency)", all / one, 100.0 * all / one / cores as f64);
+        println!(
+            "  {n:>7} spheres: {one:>9.0} walks/s on 1 thread, {all:>9.0} on {cores} ({:.2}x, {:.0}% efficiency)",
+            all / one,
+            100.0 * all / one / cores as f64
+        );
     }
 
     let dir = std::env::temp_dir().join(format!("trajwalk-bench-{}", std::process::id()));

@@ -76,9 +76,12 @@ pub fn peptide() -> (Array3<f64>, Vec<i32>) {
             let b = unit(sub(next, prev));
             let bend = sub(sub(ca[i], prev), sub(next, ca[i]));
             let perpendicular = sub(bend, scale(b, bend.iter().zip(b).map(|(x, y)| x * y).sum()));
-            let n = if perpendicular.iter().map(|v| v * v).sum::<f64>() > 1e-6 { unit(perpendicular) } else { unit(cross(b, [0.6, 0.0, 0.8])) };
+            let n =
+                if perpendicular.iter().map(|v| v * v).sum::<f64>() > 1e-6 { unit(perpendicular) } else { unit(cross(b, [0.6, 0.0, 0.8])) };
             let c = cross(b, n);
-            let place = |from: V, len: f64, (x, y, z): (f64, f64, f64)| add(from, scale(unit(add(add(scale(b, x), scale(n, y)), scale(c, z))), len));
+            let place = |from: V, len: f64, (x, y, z): (f64, f64, f64)| {
+                add(from, scale(unit(add(add(scale(b, x), scale(n, y)), scale(c, z))), len))
+            };
             let atom_n = place(ca[i], 1.46, (-0.8, 0.5, 0.3));
             let atom_c = place(ca[i], 1.52, (0.8, 0.5, -0.3));
             let atom_o = place(atom_c, 1.23, (0.3, 0.2, 1.0));
@@ -100,7 +103,8 @@ pub fn write(path: &std::path::Path) -> hdf5::Result<()> {
     let mut file = H5md::new(positions);
     file.single_precision = true;
     file.species = Some(species);
-    file.steps = Steps::Explicit { steps: (0..FRAMES as i64).map(|f| 5000 * f).collect(), times: (0..FRAMES).map(|f| 10.0 * f as f64).collect() };
+    file.steps =
+        Steps::Explicit { steps: (0..FRAMES as i64).map(|f| 5000 * f).collect(), times: (0..FRAMES).map(|f| 10.0 * f as f64).collect() };
     file.save(path)
 }
 

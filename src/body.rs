@@ -76,7 +76,11 @@ impl Body {
             Launch::Zeno => ritter.0,
             Launch::Tight => {
                 let tight = tight_sphere(centers, radii, ritter.0);
-                if tight.1 < ritter.1 { tight.0 } else { ritter.0 }
+                if tight.1 < ritter.1 {
+                    tight.0
+                } else {
+                    ritter.0
+                }
             }
         };
         let mut spheres: Vec<Sphere> = centers
@@ -87,10 +91,7 @@ impl Body {
                 Sphere { center: [rel[0] as f32, rel[1] as f32, rel[2] as f32], radius: r as f32 }
             })
             .collect();
-        let enclosing_radius = spheres
-            .iter()
-            .map(|s| vec3::norm(s.center64()) + s.radius as f64)
-            .fold(0.0, f64::max);
+        let enclosing_radius = spheres.iter().map(|s| vec3::norm(s.center64()) + s.radius as f64).fold(0.0, f64::max);
         let smallest = radii.iter().cloned().fold(f64::INFINITY, f64::min);
         if smallest < MIN_RELATIVE_RADIUS * enclosing_radius {
             return Err(Error::Body(format!(
@@ -141,20 +142,14 @@ fn validate(centers: &[V3], radii: &[f64]) -> Result<()> {
         return Err(Error::Body("the body has no spheres".into()));
     }
     if centers.len() != radii.len() {
-        return Err(Error::Body(format!(
-            "{} centres but {} radii",
-            centers.len(),
-            radii.len()
-        )));
+        return Err(Error::Body(format!("{} centres but {} radii", centers.len(), radii.len())));
     }
     if centers.len() > u32::MAX as usize / 2 {
         return Err(Error::Body(format!("{} spheres is more than the BVH can index", centers.len())));
     }
     for (i, (c, &r)) in centers.iter().zip(radii).enumerate() {
         if !c.iter().all(|v| v.is_finite()) {
-            return Err(Error::Body(format!(
-                "sphere {i} has a coordinate that is not a finite number: {c:?}"
-            )));
+            return Err(Error::Body(format!("sphere {i} has a coordinate that is not a finite number: {c:?}")));
         }
         if !(r.is_finite() && r > 0.0) {
             return Err(Error::Body(format!("sphere {i} has radius {r}; radii must be positive")));
@@ -287,13 +282,10 @@ mod tests {
         assert_eq!(msg(&[[0.0; 3]], &[0.0]), "invalid body: sphere 0 has radius 0; radii must be positive");
         assert_eq!(msg(&[[0.0; 3]], &[-2.0]), "invalid body: sphere 0 has radius -2; radii must be positive");
         assert!(msg(&[[0.0; 3], [1e6, 0.0, 0.0]], &[1.0, 1.0]).contains("smallest radius"));
-        let err = Body::new(&[[0.0; 3]], &[1.0], &BodyOptions { launch_radius: Some(0.5), ..Default::default() })
-            .unwrap_err()
-            .to_string();
+        let err = Body::new(&[[0.0; 3]], &[1.0], &BodyOptions { launch_radius: Some(0.5), ..Default::default() }).unwrap_err().to_string();
         assert!(err.starts_with("invalid option: launch radius 0.5 does not enclose the body"), "{err}");
-        let err = Body::new(&[[0.0; 3]], &[1.0], &BodyOptions { skin_thickness: Some(-1.0), ..Default::default() })
-            .unwrap_err()
-            .to_string();
+        let err =
+            Body::new(&[[0.0; 3]], &[1.0], &BodyOptions { skin_thickness: Some(-1.0), ..Default::default() }).unwrap_err().to_string();
         assert!(err.starts_with("invalid option: skin thickness -1 must be positive"), "{err}");
     }
 }

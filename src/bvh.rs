@@ -137,11 +137,7 @@ impl Listed {
             self.len += 1;
             return reach;
         }
-        let (k, far) = self
-            .dist
-            .iter()
-            .enumerate()
-            .fold((0, f64::NEG_INFINITY), |a, (k, &d)| if d > a.1 { (k, d) } else { a });
+        let (k, far) = self.dist.iter().enumerate().fold((0, f64::NEG_INFINITY), |a, (k, &d)| if d > a.1 { (k, d) } else { a });
         if dist >= far {
             return reach.min(dist);
         }
@@ -288,7 +284,11 @@ impl Bvh {
     /// The reach a full query that found distance `best` lists spheres within.
     #[inline(always)]
     fn widen(&self, best: f64) -> f64 {
-        if best > 0.0 && best < self.near_below { NEAR_FACTOR * best } else { best }
+        if best > 0.0 && best < self.near_below {
+            NEAR_FACTOR * best
+        } else {
+            best
+        }
     }
 
     /// The absolute slack of box tests (the GPU uses the same).
@@ -464,12 +464,20 @@ fn build_binary(spheres: &[Sphere], order: &mut [u32], offset: usize, index: usi
 /// The largest f32 not above `v`, so f32 boxes never cut into the f64 extents.
 fn round_down(v: f64) -> f32 {
     let f = v as f32;
-    if f as f64 > v { f.next_down() } else { f }
+    if f as f64 > v {
+        f.next_down()
+    } else {
+        f
+    }
 }
 
 fn round_up(v: f64) -> f32 {
     let f = v as f32;
-    if (f as f64) < v { f.next_up() } else { f }
+    if (f as f64) < v {
+        f.next_up()
+    } else {
+        f
+    }
 }
 
 #[cfg(test)]
@@ -605,4 +613,3 @@ mod tests {
         assert_eq!(seen, 300, "every sphere sits in exactly one leaf");
     }
 }
-

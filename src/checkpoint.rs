@@ -196,7 +196,8 @@ impl Checkpoint {
 
     fn resume(&self) -> Result<Resume> {
         let mut resume = Resume::default();
-        let mut q = self.conn.prepare("SELECT key, frame, result IS NOT NULL, error FROM frames ORDER BY frame").map_err(|e| self.err(e))?;
+        let mut q =
+            self.conn.prepare("SELECT key, frame, result IS NOT NULL, error FROM frames ORDER BY frame").map_err(|e| self.err(e))?;
         let rows = q
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?, r.get::<_, Option<String>>(3)?)))
             .map_err(|e| self.err(e))?;
@@ -241,8 +242,12 @@ impl Checkpoint {
             .optional()
             .map_err(|e| self.err(e))?
             .flatten();
-        let blob = blob.ok_or_else(|| Error::Checkpoint { path: self.path.clone(), message: format!("frame key {key} has no stored result") })?;
-        decode(&blob).ok_or_else(|| Error::Checkpoint { path: self.path.clone(), message: format!("the stored result of frame key {key} is damaged") })
+        let blob =
+            blob.ok_or_else(|| Error::Checkpoint { path: self.path.clone(), message: format!("frame key {key} has no stored result") })?;
+        decode(&blob).ok_or_else(|| Error::Checkpoint {
+            path: self.path.clone(),
+            message: format!("the stored result of frame key {key} is damaged"),
+        })
     }
 }
 
@@ -309,7 +314,8 @@ impl Words<'_> {
 fn decode(blob: &[u8]) -> Option<FrameResult> {
     let mut b = Words(blob);
     let [walks, interior_samples, hits, steps, converged] = [b.word()?, b.word()?, b.word()?, b.word()?, b.word()?];
-    let launch = LaunchInfo { center: [b.f64()?, b.f64()?, b.f64()?], radius: b.f64()?, enclosing_radius: b.f64()?, skin_thickness: b.f64()? };
+    let launch =
+        LaunchInfo { center: [b.f64()?, b.f64()?, b.f64()?], radius: b.f64()?, enclosing_radius: b.f64()?, skin_thickness: b.f64()? };
     let seconds = b.f64()?;
     let n = b.word()? as usize;
     let mut estimates = Vec::with_capacity(n.min(64));

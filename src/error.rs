@@ -11,11 +11,7 @@ pub enum Error {
     #[error("cannot read {}: {error}", path.display())]
     Io { path: PathBuf, error: std::io::Error },
     #[error("{}, line {line}: {message}", path.display())]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Parse { path: PathBuf, line: usize, message: String },
     /// A problem with an input file that is not tied to one line: a missing dataset,
     /// a shape that disagrees with the topology, an unknown unit, NaN coordinates.
     #[error("{}: {message}", path.display())]

@@ -116,8 +116,7 @@ impl Quantity {
     pub fn unit(self, length: &str) -> String {
         use Quantity::*;
         match self {
-            Capacitance | HydrodynamicRadius | ViscometricRadius | RadiusOfGyration
-            | EqualVolumeSphereCapacitance => length.to_string(),
+            Capacitance | HydrodynamicRadius | ViscometricRadius | RadiusOfGyration | EqualVolumeSphereCapacitance => length.to_string(),
             PolarizabilityTensor | PolarizabilityEigenvalues | MeanPolarizability | Volume => {
                 format!("{length}^3")
             }
@@ -134,10 +133,7 @@ impl Quantity {
     /// not implied by the frame's length unit).
     pub fn reports_unit(self) -> bool {
         use Quantity::*;
-        matches!(
-            self,
-            FrictionCoefficient | DiffusionCoefficient | SedimentationCoefficient | IntrinsicViscosityMassUnits
-        )
+        matches!(self, FrictionCoefficient | DiffusionCoefficient | SedimentationCoefficient | IntrinsicViscosityMassUnits)
     }
 
     /// ZENO's fixed model uncertainty, relative: 1% on q_Rh (Rh = q_Rh C) and 1.5% on q_eta,
@@ -193,8 +189,7 @@ pub fn q_eta(principal: V3) -> f64 {
     let big_a = f([16.23, -15.92, 14.83, -3.74], [0.0, 0.462, 1.989, 4.60]);
     let m = f([2.786, 0.293, -0.11, 0.012], [0.0, 0.556, 2.034, 3.024]);
     let x2m = x2.powf(m);
-    (delta * big_a + c * x2 + b * x2 * x2 + 4.0 * x2m)
-        / (6.0 * big_a + 6.0 * c * x2 / delta + big_b * x2 * x2 + 5.0 * x2m)
+    (delta * big_a + c * x2 + b * x2 * x2 + 4.0 * x2m) / (6.0 * big_a + 6.0 * c * x2 / delta + big_b * x2 * x2 + 5.0 * x2m)
 }
 
 /// Every observable at one set of tallies, in a fixed order.

@@ -127,9 +127,7 @@ impl Job {
                 path: self.trajectory.path.clone(),
                 message: format!(
                     "frame {}: atom {i} ({}) has a non-finite coordinate {:?}",
-                    frame.info.index,
-                    self.trajectory.topology.atoms[i].name,
-                    centers[k]
+                    frame.info.index, self.trajectory.topology.atoms[i].name, centers[k]
                 ),
             });
         }

@@ -34,8 +34,8 @@ pub mod stream;
 pub mod topology;
 pub mod trajectory;
 pub mod units;
-pub mod verify;
 pub mod vec3;
+pub mod verify;
 pub mod walk;
 
 pub use error::{Error, Result};

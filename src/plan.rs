@@ -155,7 +155,8 @@ pub fn profile(job: &Job, cores: usize) -> Result<Profile> {
         let body = job.body(&frame)?;
         body_s += t.elapsed().as_secs_f64();
         body_bytes = body.spheres.len() * (std::mem::size_of::<crate::body::Sphere>() + 48);
-        let ctx = Context { launch_radius: body.launch_radius, length_meters: job.trajectory.length_unit.meters, conditions: Default::default() };
+        let ctx =
+            Context { launch_radius: body.launch_radius, length_meters: job.trajectory.length_unit.meters, conditions: Default::default() };
         let w = compute_frame(&body, frame.info.key, &probe(PROBE_WALKS, 32), &ctx, &serial)?;
         let i = compute_frame(&body, frame.info.key, &probe(32, PROBE_INTERIOR), &ctx, &serial)?;
         walk_s += w.seconds;
@@ -164,9 +165,12 @@ pub fn profile(job: &Job, cores: usize) -> Result<Profile> {
         interior += PROBE_INTERIOR;
         let rsd = |r: &crate::compute::FrameResult, q| r.get(q).map_or(f64::NAN, |e| e.rsd_percent());
         let s = &job.sampling;
-        need_walks = need_walks.max(needed(PROBE_WALKS, rsd(&w, Quantity::Capacitance), s.max_rsd_capacitance, s.walks).max(
-            needed(PROBE_WALKS, rsd(&w, Quantity::MeanPolarizability), s.max_rsd_polarizability, s.walks),
-        ));
+        need_walks = need_walks.max(needed(PROBE_WALKS, rsd(&w, Quantity::Capacitance), s.max_rsd_capacitance, s.walks).max(needed(
+            PROBE_WALKS,
+            rsd(&w, Quantity::MeanPolarizability),
+            s.max_rsd_polarizability,
+            s.walks,
+        )));
         need_interior = need_interior.max(needed(PROBE_INTERIOR, rsd(&i, Quantity::Volume), s.max_rsd_volume, s.interior_samples));
         if k == 0 && all.threads() > 1 {
             let one = compute_frame(&body, frame.info.key, &probe(SCALING_WALKS, 32), &ctx, &serial)?;
@@ -215,7 +219,8 @@ impl Profile {
     /// batch's fixed cost and the first frame's body before the device has work.
     pub fn gpu_candidate(&self, frames: usize, max_chunk: usize, cost: &GpuCost) -> Candidate {
         let items = self.walks_per_frame + self.interior_per_frame;
-        let device = self.walks_per_frame as f64 * cost.seconds_per_walk + self.interior_per_frame as f64 * cost.seconds_per_interior_sample;
+        let device =
+            self.walks_per_frame as f64 * cost.seconds_per_walk + self.interior_per_frame as f64 * cost.seconds_per_interior_sample;
         let host = self.body_seconds + self.read_seconds_per_frame;
         let batches = (frames as u64 * items).div_ceil(cost.items_per_batch.max(1)).max(1);
         let seconds = host + frames as f64 * device.max(host) + batches as f64 * cost.seconds_per_batch;
@@ -314,9 +319,10 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
         candidates.push(profile.candidate(frames, w, t, max_chunk));
     }
     let fitting: Vec<&Candidate> = candidates.iter().filter(|x| c.max_memory.is_none_or(|m| x.predicted_memory_bytes <= m)).collect();
-    let Some(best) = fitting.iter().min_by(|a, b| {
-        a.predicted_seconds.total_cmp(&b.predicted_seconds).then((a.workers * a.threads).cmp(&(b.workers * b.threads)))
-    }) else {
+    let Some(best) = fitting
+        .iter()
+        .min_by(|a, b| a.predicted_seconds.total_cmp(&b.predicted_seconds).then((a.workers * a.threads).cmp(&(b.workers * b.threads))))
+    else {
         let least = candidates.iter().map(|x| x.predicted_memory_bytes).min().unwrap_or(0);
         return Err(Error::Option(format!(
             "no strategy fits --max-memory {} bytes: the smallest needs about {least}",
@@ -324,10 +330,8 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
         )));
     };
     let best = (*best).clone();
-    let runner_up = fitting
-        .iter()
-        .filter(|x| x.strategy != best.strategy)
-        .min_by(|a, b| a.predicted_seconds.total_cmp(&b.predicted_seconds));
+    let runner_up =
+        fitting.iter().filter(|x| x.strategy != best.strategy).min_by(|a, b| a.predicted_seconds.total_cmp(&b.predicted_seconds));
     let shape = |k: &Candidate| match k.strategy {
         Kind::Gpu => "the GPU".to_string(),
         _ => format!("{} x {}", k.workers, k.threads),

@@ -35,9 +35,9 @@ impl Pool {
     pub fn map<T: Send>(&self, range: std::ops::Range<u64>, f: impl Fn(u64) -> T + Sync + Send) -> Vec<T> {
         match self {
             Pool::Serial => range.map(f).collect(),
-            Pool::Rayon(p) => p.install(|| {
-                (range.start as usize..range.end as usize).into_par_iter().with_max_len(1).map(|i| f(i as u64)).collect()
-            }),
+            Pool::Rayon(p) => {
+                p.install(|| (range.start as usize..range.end as usize).into_par_iter().with_max_len(1).map(|i| f(i as u64)).collect())
+            }
         }
     }
 }

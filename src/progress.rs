@@ -21,7 +21,8 @@ pub fn wanted(quiet: bool) -> bool {
 impl Progress {
     /// A bar over `total` frames of which `done` were finished before (a resumed run).
     pub fn new(total: u64, done: u64, strategy: &str, show: bool) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(total), if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+        let bar =
+            ProgressBar::with_draw_target(Some(total), if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
         bar.set_style(
             ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} frames  {msg}  ETA {eta}")
                 .expect("a valid template")

@@ -14,9 +14,9 @@ use crate::error::{Error, Result};
 use crate::topology::{Atom, Topology, ION_RESIDUES};
 
 const PROTEIN: &[&str] = &[
-    "ALA", "ARG", "ASN", "ASP", "CYS", "GLN", "GLU", "GLY", "HIS", "ILE", "LEU", "LYS", "MET", "PHE", "PRO", "SER",
-    "THR", "TRP", "TYR", "VAL", "HID", "HIE", "HIP", "HSD", "HSE", "HSP", "HISA", "HISB", "HISD", "HISE", "HISH",
-    "CYX", "CYM", "ASH", "GLH", "LYN", "ARN", "MSE", "SEC", "PYL", "ACE", "NME", "NMA", "NH2",
+    "ALA", "ARG", "ASN", "ASP", "CYS", "GLN", "GLU", "GLY", "HIS", "ILE", "LEU", "LYS", "MET", "PHE", "PRO", "SER", "THR", "TRP", "TYR",
+    "VAL", "HID", "HIE", "HIP", "HSD", "HSE", "HSP", "HISA", "HISB", "HISD", "HISE", "HISH", "CYX", "CYM", "ASH", "GLH", "LYN", "ARN",
+    "MSE", "SEC", "PYL", "ACE", "NME", "NMA", "NH2",
 ];
 const WATER: &[&str] = &["SOL", "WAT", "HOH", "H2O", "TIP3", "TIP3P", "TIP4", "TIP4P", "TIP5", "SPC", "SPCE", "T3P", "T4P", "T5P"];
 
@@ -42,8 +42,7 @@ enum Field {
     Type,
 }
 
-const KEYWORDS: &[&str] =
-    &["and", "or", "not", "all", "protein", "water", "ions", "element", "name", "resname", "type", "resid", "index"];
+const KEYWORDS: &[&str] = &["and", "or", "not", "all", "protein", "water", "ions", "element", "name", "resname", "type", "resid", "index"];
 
 /// A parsed selection; `matches` lists the atoms it selects.
 #[derive(Debug, Clone)]
@@ -74,8 +73,7 @@ impl Selection {
     /// Indices of the selected atoms, ascending; an empty result is an error, because a
     /// body of no atoms has no properties and the typo should be reported, not computed.
     pub fn matches(&self, topology: &Topology) -> Result<Vec<usize>> {
-        let out: Vec<usize> =
-            topology.atoms.iter().enumerate().filter(|(i, a)| eval(&self.expr, *i, a)).map(|(i, _)| i).collect();
+        let out: Vec<usize> = topology.atoms.iter().enumerate().filter(|(i, a)| eval(&self.expr, *i, a)).map(|(i, _)| i).collect();
         if out.is_empty() {
             return Err(Error::Option(format!("selection '{}' matches no atoms (of {})", self.text, topology.len())));
         }

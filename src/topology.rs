@@ -4,13 +4,12 @@
 
 /// Element symbols by atomic number (index 0 unused).
 const ELEMENTS: [&str; 119] = [
-    "", "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "Ar", "K", "Ca",
-    "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr", "Rb", "Sr", "Y",
-    "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce",
-    "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir",
-    "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm",
-    "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc",
-    "Lv", "Ts", "Og",
+    "", "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "Ar", "K", "Ca", "Sc", "Ti", "V",
+    "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh",
+    "Pd", "Ag", "Cd", "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho",
+    "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac",
+    "Th", "Pa", "U", "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg",
+    "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og",
 ];
 
 /// The canonical symbol ("CL", "cl", "Cl" give "Cl"), or None when no element has it.
@@ -27,8 +26,8 @@ pub fn element_of_number(z: i64) -> Option<&'static str> {
 /// Residue names that hold a lone ion atom, where a two-letter atom name ("CL", "NA",
 /// "CA") is the element rather than a carbon or nitrogen with a suffix.
 pub const ION_RESIDUES: &[&str] = &[
-    "NA", "CL", "K", "MG", "CA", "ZN", "LI", "RB", "CS", "BR", "I", "F", "MN", "FE", "FE2", "CU", "CU1", "CO", "NI",
-    "CD", "SR", "BA", "AL", "HG", "SOD", "CLA", "POT", "CAL", "CES", "NA+", "CL-", "K+", "IOD", "LIT", "MG2", "ZN2",
+    "NA", "CL", "K", "MG", "CA", "ZN", "LI", "RB", "CS", "BR", "I", "F", "MN", "FE", "FE2", "CU", "CU1", "CO", "NI", "CD", "SR", "BA",
+    "AL", "HG", "SOD", "CLA", "POT", "CAL", "CES", "NA+", "CL-", "K+", "IOD", "LIT", "MG2", "ZN2",
 ];
 
 /// The element an atom name implies when the file does not say, as PDB readers guess it:
@@ -73,10 +72,8 @@ pub struct Topology {
 impl Topology {
     /// Atoms known only by their element (H5MD species, or nothing at all).
     pub fn from_elements(elements: Vec<Option<&'static str>>) -> Topology {
-        let atoms = elements
-            .into_iter()
-            .map(|element| Atom { name: element.unwrap_or("").to_string(), element, ..Default::default() })
-            .collect();
+        let atoms =
+            elements.into_iter().map(|element| Atom { name: element.unwrap_or("").to_string(), element, ..Default::default() }).collect();
         Topology { atoms, bonds: vec![] }
     }
 

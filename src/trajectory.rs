@@ -173,12 +173,7 @@ impl Trajectory {
             if topology.len() != t.topology.len() {
                 return Err(Error::Input {
                     path: path.into(),
-                    message: format!(
-                        "has {} atoms per frame but the topology {} has {}",
-                        t.topology.len(),
-                        top.display(),
-                        topology.len()
-                    ),
+                    message: format!("has {} atoms per frame but the topology {} has {}", t.topology.len(), top.display(), topology.len()),
                 });
             }
             t.topology = Arc::new(topology);
@@ -217,10 +212,7 @@ impl Trajectory {
             let (segment, local) = self.locate(f);
             if let Some(c) = out.last_mut() {
                 let last = c.start + c.step * (c.count - 1);
-                let joins = c.segment == segment
-                    && c.count < max_count.max(1)
-                    && local > last
-                    && (c.count == 1 || local - last == c.step);
+                let joins = c.segment == segment && c.count < max_count.max(1) && local > last && (c.count == 1 || local - last == c.step);
                 if joins {
                     if c.count == 1 {
                         c.step = local - last;
@@ -293,7 +285,10 @@ impl FrameSelection {
                     return Err(Error::Option("--frames is empty".into()));
                 }
                 if let Some(f) = list.iter().find(|&&f| f >= n) {
-                    return Err(Error::Option(format!("--frames: frame {f} is out of range (the input has {n} frames, 0 to {})", n.saturating_sub(1))));
+                    return Err(Error::Option(format!(
+                        "--frames: frame {f} is out of range (the input has {n} frames, 0 to {})",
+                        n.saturating_sub(1)
+                    )));
                 }
                 let mut seen = std::collections::HashSet::new();
                 if let Some(f) = list.iter().find(|f| !seen.insert(**f)) {
@@ -316,10 +311,7 @@ mod tests {
             path: "t".into(),
             format: Format::Pdb(pdb::Layout::default()),
             topology: Arc::new(Topology::default()),
-            segments: vec![
-                Segment { dataset: "a".into(), first: 0, frames: 10 },
-                Segment { dataset: "b".into(), first: 10, frames: 5 },
-            ],
+            segments: vec![Segment { dataset: "a".into(), first: 0, frames: 10 }, Segment { dataset: "b".into(), first: 10, frames: 5 }],
             frames: Arc::new(frames),
             length_unit: LengthUnit::angstrom(),
             time_unit: None,
@@ -341,12 +333,18 @@ mod tests {
                 Chunk { segment: 1, start: 4, step: 1, count: 1 },
             ]
         );
-        assert_eq!(c(&[0, 3, 6, 9, 12], 10), vec![Chunk { segment: 0, start: 0, step: 3, count: 4 }, Chunk { segment: 1, start: 2, step: 1, count: 1 }]);
-        assert_eq!(c(&[5, 1, 2, 4], 10), vec![
-            Chunk { segment: 0, start: 5, step: 1, count: 1 },
-            Chunk { segment: 0, start: 1, step: 1, count: 2 },
-            Chunk { segment: 0, start: 4, step: 1, count: 1 },
-        ]);
+        assert_eq!(
+            c(&[0, 3, 6, 9, 12], 10),
+            vec![Chunk { segment: 0, start: 0, step: 3, count: 4 }, Chunk { segment: 1, start: 2, step: 1, count: 1 }]
+        );
+        assert_eq!(
+            c(&[5, 1, 2, 4], 10),
+            vec![
+                Chunk { segment: 0, start: 5, step: 1, count: 1 },
+                Chunk { segment: 0, start: 1, step: 1, count: 2 },
+                Chunk { segment: 0, start: 4, step: 1, count: 1 },
+            ]
+        );
         let back: Vec<usize> = c(&all, 4).iter().flat_map(|ch| t.chunk_frames(ch).collect::<Vec<_>>()).collect();
         assert_eq!(back, all);
     }
@@ -357,11 +355,17 @@ mod tests {
         assert_eq!(s(None, None, 1).unwrap(), (0..10).collect::<Vec<_>>());
         assert_eq!(s(Some(1), Some(8), 3).unwrap(), vec![1, 4, 7]);
         assert_eq!(s(None, Some(11), 1).unwrap_err().to_string(), "invalid option: --stop 11 is beyond the input's 10 frames");
-        assert_eq!(s(Some(10), None, 1).unwrap_err().to_string(), "invalid option: --start 10 selects no frames (the input has 10, --stop is 10)");
+        assert_eq!(
+            s(Some(10), None, 1).unwrap_err().to_string(),
+            "invalid option: --start 10 selects no frames (the input has 10, --stop is 10)"
+        );
         assert_eq!(s(None, None, 0).unwrap_err().to_string(), "invalid option: --step must be at least 1");
         let l = |v: &[usize]| FrameSelection::List(v.to_vec()).resolve(10);
         assert_eq!(l(&[9, 0, 4]).unwrap(), vec![9, 0, 4]);
-        assert_eq!(l(&[0, 10]).unwrap_err().to_string(), "invalid option: --frames: frame 10 is out of range (the input has 10 frames, 0 to 9)");
+        assert_eq!(
+            l(&[0, 10]).unwrap_err().to_string(),
+            "invalid option: --frames: frame 10 is out of range (the input has 10 frames, 0 to 9)"
+        );
         assert_eq!(l(&[3, 3]).unwrap_err().to_string(), "invalid option: --frames: frame 3 is given twice");
     }
 }

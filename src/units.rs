@@ -27,11 +27,7 @@ impl LengthUnit {
             "a" | "angstrom" | "ang" => Some(1e-10),
             "pm" => Some(1e-12),
             "l" => None,
-            _ => {
-                return Err(Error::Option(format!(
-                    "unknown length unit '{name}' (expected m, cm, nm, A, pm or L)"
-                )))
-            }
+            _ => return Err(Error::Option(format!("unknown length unit '{name}' (expected m, cm, nm, A, pm or L)"))),
         };
         let name = match name.to_ascii_lowercase().as_str() {
             "a" | "angstrom" | "ang" => "A".to_string(),
@@ -127,14 +123,15 @@ pub fn split_value_unit(text: &str) -> Result<(f64, String)> {
     let end = t
         .char_indices()
         .find(|&(i, c)| {
-            !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'
+            !(c.is_ascii_digit()
+                || c == '.'
+                || c == '+'
+                || c == '-'
                 || ((c == 'e' || c == 'E') && t[i + 1..].starts_with(|d: char| d.is_ascii_digit() || d == '-' || d == '+')))
         })
         .map(|(i, _)| i)
         .unwrap_or(t.len());
-    let value: f64 = t[..end]
-        .parse()
-        .map_err(|_| Error::Option(format!("'{text}' is not a number with an optional unit")))?;
+    let value: f64 = t[..end].parse().map_err(|_| Error::Option(format!("'{text}' is not a number with an optional unit")))?;
     Ok((value, t[end..].trim().to_string()))
 }
 
@@ -151,10 +148,7 @@ mod tests {
         assert_eq!(temperature(20.0, "C").unwrap(), 293.15);
         assert_eq!(viscosity(1.0, "p").unwrap(), 0.1);
         assert!((mass(1.0, "kDa").unwrap() - 1.66053906660e-24).abs() < 1e-35);
-        assert_eq!(
-            split_value_unit("warm").unwrap_err().to_string(),
-            "invalid option: 'warm' is not a number with an optional unit"
-        );
+        assert_eq!(split_value_unit("warm").unwrap_err().to_string(), "invalid option: 'warm' is not a number with an optional unit");
         assert_eq!(
             temperature(-300.0, "C").unwrap_err().to_string(),
             "invalid option: temperature (in K) must be a positive number, got -26.850000000000023"

@@ -125,9 +125,7 @@ fn return_to_launch_sphere(x: V3, r: f64, big_r: f64, rng: &mut Stream) -> V3 {
     let a = big_r / r;
     let xi = rng.uniform();
     let den = 1.0 - a + 2.0 * a * xi;
-    let cos_t = ((-(1.0 - a) * (1.0 - a) + 2.0 * (1.0 - a) * (1.0 + a * a) * xi
-        + 2.0 * a * (1.0 + a * a) * xi * xi)
-        / (den * den))
+    let cos_t = ((-(1.0 - a) * (1.0 - a) + 2.0 * (1.0 - a) * (1.0 + a * a) * xi + 2.0 * a * (1.0 + a * a) * xi * xi) / (den * den))
         .clamp(-1.0, 1.0);
     let sin_t = (1.0 - cos_t * cos_t).sqrt();
     let phi = std::f64::consts::TAU * rng.uniform();

@@ -40,8 +40,16 @@ fn json_follows_the_contract() {
     assert_eq!(frame["walks"], 20000);
     assert_eq!(frame["interior_samples"], 20000);
     for scalar in [
-        "capacitance", "hydrodynamic_radius", "mean_polarizability", "intrinsic_conductivity", "q_eta",
-        "intrinsic_viscosity", "viscometric_radius", "volume", "radius_of_gyration", "equal_volume_sphere_capacitance",
+        "capacitance",
+        "hydrodynamic_radius",
+        "mean_polarizability",
+        "intrinsic_conductivity",
+        "q_eta",
+        "intrinsic_viscosity",
+        "viscometric_radius",
+        "volume",
+        "radius_of_gyration",
+        "equal_volume_sphere_capacitance",
     ] {
         let q = &frame[scalar];
         assert!(q["value"].as_f64().unwrap().is_finite() && q["std"].as_f64().unwrap() > 0.0, "{scalar}: {q}");

@@ -49,7 +49,11 @@ fn assert_z(r: &FrameResult, q: Quantity, exact: &[f64]) {
 #[test]
 fn wgsl_philox_matches_the_cpu_bit_for_bit() {
     let Some((g, _)) = device() else { return };
-    let mut inputs = vec![([0; 4], [0; 2]), ([u32::MAX; 4], [u32::MAX; 2]), ([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])];
+    let mut inputs = vec![
+        ([0; 4], [0; 2]),
+        ([u32::MAX; 4], [u32::MAX; 2]),
+        ([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+    ];
     inputs.extend((0..61u32).map(|i| ([i, i.wrapping_mul(0x9E3779B9), 1 << 31 | i, 7], [3, i ^ 0xdeadbeef])));
     let got = philox(&g, &inputs).unwrap();
     let want: Vec<[u32; 4]> = inputs.iter().map(|&(c, k)| philox4x32_10(c, k)).collect();
@@ -103,7 +107,15 @@ fn the_gpu_agrees_with_the_cpu_on_a_protein_sized_body_and_repeats_itself_exactl
         let (v, sd) = value(&gpu_r, e.quantity);
         for k in 0..v.len() {
             let z = (v[k] - e.value[k]).abs() / (sd[k].powi(2) + e.std[k].powi(2)).sqrt();
-            assert!(z <= 4.0 || !z.is_finite() && v[k] == e.value[k], "{}[{k}]: gpu {} +- {}, cpu {} +- {}: z = {z:.2}", e.quantity.name(), v[k], sd[k], e.value[k], e.std[k]);
+            assert!(
+                z <= 4.0 || !z.is_finite() && v[k] == e.value[k],
+                "{}[{k}]: gpu {} +- {}, cpu {} +- {}: z = {z:.2}",
+                e.quantity.name(),
+                v[k],
+                sd[k],
+                e.value[k],
+                e.std[k]
+            );
         }
     }
     assert!(verify::z_score(&gpu_r, &cpu_r).unwrap().1 <= 4.0);
@@ -171,7 +183,21 @@ fn gpu_strategy_runs_from_the_command_line_and_verifies_against_the_cpu() {
     // As on a batch node: no display and no XDG_RUNTIME_DIR, where Mesa's device-select
     // layer would make libwayland print an "error:" line on a run that succeeds.
     let out = common::spawn_trajwalk_env(
-        &["run", &example(), "--strategy", "gpu", "--walks", "20000", "--interior", "20000", "--verify", "1", "--format", "json", "--quiet"],
+        &[
+            "run",
+            &example(),
+            "--strategy",
+            "gpu",
+            "--walks",
+            "20000",
+            "--interior",
+            "20000",
+            "--verify",
+            "1",
+            "--format",
+            "json",
+            "--quiet",
+        ],
         &[],
         &["XDG_RUNTIME_DIR", "WAYLAND_DISPLAY", "NODEVICE_SELECT", "MESA_VK_DEVICE_SELECT"],
     )
@@ -193,7 +219,27 @@ fn gpu_strategy_runs_from_the_command_line_and_verifies_against_the_cpu() {
     // Many frames in one batch, with a target rsd so frames need different rounds: results
     // come back in frame order and agree with the serial reference.
     let peptide = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/peptide.h5md").display().to_string();
-    let out = trajwalk(&["run", &peptide, "--strategy", "gpu", "--gpu-batch", "4194304", "--frames", "0,7,15,23,31,47", "--walks", "20000", "--interior", "3000", "--max-rsd-capacitance", "1", "--verify", "3", "--format", "json", "--quiet"]);
+    let out = trajwalk(&[
+        "run",
+        &peptide,
+        "--strategy",
+        "gpu",
+        "--gpu-batch",
+        "4194304",
+        "--frames",
+        "0,7,15,23,31,47",
+        "--walks",
+        "20000",
+        "--interior",
+        "3000",
+        "--max-rsd-capacitance",
+        "1",
+        "--verify",
+        "3",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let frames: Vec<u64> = doc["frames"].as_array().unwrap().iter().map(|f| f["frame"].as_u64().unwrap()).collect();
@@ -202,7 +248,25 @@ fn gpu_strategy_runs_from_the_command_line_and_verifies_against_the_cpu() {
     assert_eq!(doc["verification"]["frames_checked"], 3);
     // One frame per batch instead: the next batch is uploaded while one runs, and a
     // frame's numbers do not depend on the company it keeps.
-    let one_per_batch = trajwalk(&["run", &peptide, "--strategy", "gpu", "--gpu-batch", "4096", "--frames", "0,7,15,23,31,47", "--walks", "20000", "--interior", "3000", "--max-rsd-capacitance", "1", "--format", "json", "--quiet"]);
+    let one_per_batch = trajwalk(&[
+        "run",
+        &peptide,
+        "--strategy",
+        "gpu",
+        "--gpu-batch",
+        "4096",
+        "--frames",
+        "0,7,15,23,31,47",
+        "--walks",
+        "20000",
+        "--interior",
+        "3000",
+        "--max-rsd-capacitance",
+        "1",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
     assert!(one_per_batch.status.success(), "{}", String::from_utf8_lossy(&one_per_batch.stderr));
     let without_seconds = |d: &Value| {
         let mut frames = d["frames"].as_array().unwrap().clone();

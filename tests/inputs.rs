@@ -208,10 +208,7 @@ fn malformed_h5md_contents_are_named() {
     let mut f = H5md::new(positions(1, 3, |_, a| [2.0 * a as f64, 0.0, 0.0]));
     f.species = Some(vec![26, 6, 26]);
     f.write(&iron);
-    fails_with(
-        &["run", &s(&iron)],
-        "invalid option: no radius in table 'bondi' for element Fe (2 atoms); add them to a --radii FILE",
-    );
+    fails_with(&["run", &s(&iron)], "invalid option: no radius in table 'bondi' for element Fe (2 atoms); add them to a --radii FILE");
     let radii = scratch("iron-radii.txt");
     std::fs::write(&radii, "Fe 2.0\nC 1.7\n").unwrap();
     let doc = json(&["run", &s(&iron), "--radii", &s(&radii), "--walks", "1000", "--interior", "1000"]);
@@ -228,10 +225,7 @@ fn topology_shape_mismatch_selection_and_frame_errors() {
         "ATOM      1  C   ALA A   1       0.000   0.000   0.000  1.00  0.00           C\nATOM      2  O   ALA A   1       1.000   0.000   0.000  1.00  0.00           O\nEND\n",
     )
     .unwrap();
-    fails_with(
-        &["run", &s(&h5), "--topology", &s(&pdb)],
-        &format!("{}: has 3 atoms per frame but the topology {} has 2", s(&h5), s(&pdb)),
-    );
+    fails_with(&["run", &s(&h5), "--topology", &s(&pdb)], &format!("{}: has 3 atoms per frame but the topology {} has 2", s(&h5), s(&pdb)));
     fails_with(&["run", &s(&h5), "--select", "element N"], "invalid option: selection 'element N' matches no atoms (of 3)");
     fails_with(&["run", &s(&h5), "--frames", "0,3"], "invalid option: --frames: frame 3 is out of range (the input has 3 frames, 0 to 2)");
     fails_with(&["run", &s(&h5), "--start", "3"], "invalid option: --start 3 selects no frames (the input has 3, --stop is 3)");
@@ -251,7 +245,8 @@ fn nan_coordinates_stop_the_run_and_keep_the_frames_before_them() {
     f.species = Some(vec![6, 6]);
     f.write(&path);
     let out_file = scratch("nan.json");
-    let out = trajwalk(&["run", &s(&path), "--walks", "1000", "--interior", "1000", "--strategy", "serial", "--out", &s(&out_file), "--quiet"]);
+    let out =
+        trajwalk(&["run", &s(&path), "--walks", "1000", "--interior", "1000", "--strategy", "serial", "--out", &s(&out_file), "--quiet"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(

@@ -111,7 +111,20 @@ fn a_checkpoint_refuses_other_parameters_and_fresh_starts_over() {
     let cp = scratch("params.sqlite");
     let run = |walks: &str, extra: &[&str]| {
         let cp_s = s(&cp);
-        let mut args = vec!["run", input.as_str(), "--radii", radii.as_str(), "--walks", walks, "--interior", "1000", "--checkpoint", &cp_s, "--format", "json"];
+        let mut args = vec![
+            "run",
+            input.as_str(),
+            "--radii",
+            radii.as_str(),
+            "--walks",
+            walks,
+            "--interior",
+            "1000",
+            "--checkpoint",
+            &cp_s,
+            "--format",
+            "json",
+        ];
         if !extra.contains(&"--frames") {
             args.extend(["--frames", "0,1"]);
         }
@@ -149,7 +162,8 @@ fn a_failed_frame_is_recorded_and_computed_again_next_time() {
     f.species = Some(vec![6, 6]);
     f.write(&path);
     let cp = scratch("fails.sqlite");
-    let args = ["run", &s(&path), "--walks", "1000", "--interior", "1000", "--strategy", "serial", "--checkpoint", &s(&cp), "--format", "csv"];
+    let args =
+        ["run", &s(&path), "--walks", "1000", "--interior", "1000", "--strategy", "serial", "--checkpoint", &s(&cp), "--format", "csv"];
     let out = trajwalk(&args);
     assert_eq!(out.status.code(), Some(1));
     let conn = rusqlite::Connection::open(&cp).unwrap();
@@ -164,14 +178,21 @@ fn a_failed_frame_is_recorded_and_computed_again_next_time() {
     assert_eq!(rows, vec![(0, true, None), (1, true, None), (2, true, None), (3, false, Some(message.clone()))]);
     let again = trajwalk(&args);
     let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(stderr.contains(&format!("3 of 5 selected frames already finished, 2 to compute\n  frame 3 failed last time ({message}); computing it again")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "3 of 5 selected frames already finished, 2 to compute\n  frame 3 failed last time ({message}); computing it again"
+        )),
+        "{stderr}"
+    );
     assert_eq!(String::from_utf8_lossy(&again.stdout).lines().count(), 4, "the 3 stored frames are written again, after the header");
 }
 
 #[test]
 fn json_csv_and_h5_outputs_read_back_with_the_same_numbers() {
     let (input, radii) = example();
-    let run = |out: &Path| ok(&["run", &input, "--radii", &radii, "--frames", "0,20,47", "--walks", "5000", "--interior", "5000", "--out", &s(out), "--quiet"]);
+    let run = |out: &Path| {
+        ok(&["run", &input, "--radii", &radii, "--frames", "0,20,47", "--walks", "5000", "--interior", "5000", "--out", &s(out), "--quiet"])
+    };
     let (json, csv, h5) = (scratch("o.json"), scratch("o.csv"), scratch("o.h5"));
     run(&json);
     run(&csv);
@@ -223,14 +244,42 @@ fn json_csv_and_h5_outputs_read_back_with_the_same_numbers() {
 fn plots_decode_and_failed_runs_leave_no_files() {
     let (input, radii) = example();
     let (png_path, svg_path) = (scratch("obs.png"), scratch("obs.svg"));
-    ok(&["run", &input, "--radii", &radii, "--frames", "0,10,20,30", "--walks", "2000", "--interior", "2000", "--plot", &s(&png_path), "--quiet"]);
+    ok(&[
+        "run",
+        &input,
+        "--radii",
+        &radii,
+        "--frames",
+        "0,10,20,30",
+        "--walks",
+        "2000",
+        "--interior",
+        "2000",
+        "--plot",
+        &s(&png_path),
+        "--quiet",
+    ]);
     let decoder = png::Decoder::new(std::fs::File::open(&png_path).unwrap());
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut pixels).unwrap();
     assert_eq!((info.width, info.height), (1200, 900));
     assert!(pixels.iter().any(|&p| p < 128), "the plot has dark pixels (axes, text, points)");
-    ok(&["plan", &input, "--radii", &radii, "--frames", "0,10", "--walks", "2000", "--interior", "2000", "--measure", "--plot", &s(&svg_path)]);
+    ok(&[
+        "plan",
+        &input,
+        "--radii",
+        &radii,
+        "--frames",
+        "0,10",
+        "--walks",
+        "2000",
+        "--interior",
+        "2000",
+        "--measure",
+        "--plot",
+        &s(&svg_path),
+    ]);
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("predicted seconds"), "{}", &svg[..200.min(svg.len())]);
 
@@ -248,7 +297,18 @@ fn plots_decode_and_failed_runs_leave_no_files() {
     let dir = scratch("atomic");
     std::fs::create_dir_all(&dir).unwrap();
     for name in ["r.json", "r.csv", "r.h5"] {
-        let out = trajwalk(&["run", &s(&bad), "--walks", "100", "--interior", "100", "--out", &s(&dir.join(name)), "--plot", &s(&dir.join("p.png"))]);
+        let out = trajwalk(&[
+            "run",
+            &s(&bad),
+            "--walks",
+            "100",
+            "--interior",
+            "100",
+            "--out",
+            &s(&dir.join(name)),
+            "--plot",
+            &s(&dir.join("p.png")),
+        ]);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "{name}: the directory stays empty");
     }
@@ -261,7 +321,20 @@ fn write_back_puts_observables_beside_a_wepy_trajectory_and_nothing_else() {
     let traj = |shift: f64| positions(3, 2, move |c, a| [a as f64 * (2.0 + 0.1 * c as f64) + shift, 0.0, 0.0]);
     write_wepy(&path, &topology, None, "nanometer", &[vec![traj(0.0), traj(1.0)]]);
     let before = hdf5::File::open(&path).unwrap().dataset("runs/0/trajectories/1/positions").unwrap().read_raw::<f32>().unwrap();
-    let out = ok(&["run", &s(&path), "--frames", "0,2,3,4,5", "--walks", "2000", "--interior", "2000", "--write-back", "--format", "json", "--quiet"]);
+    let out = ok(&[
+        "run",
+        &s(&path),
+        "--frames",
+        "0,2,3,4,5",
+        "--walks",
+        "2000",
+        "--interior",
+        "2000",
+        "--write-back",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let file = hdf5::File::open(&path).unwrap();
     let traj0 = file.dataset("runs/0/trajectories/0/observables/radius_of_gyration").unwrap().read_raw::<f64>().unwrap();
@@ -295,7 +368,8 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("summary over frames:\n"), "only the summary reaches a non-terminal stderr: {stderr:?}");
     assert!(!stderr.contains('\r') && !stderr.contains('\x1b') && !stderr.contains("ETA"), "{stderr:?}");
-    let quiet = ok(&["run", &input, "--radii", &radii, "--frames", "0", "--walks", "2000", "--interior", "2000", "--format", "csv", "--quiet"]);
+    let quiet =
+        ok(&["run", &input, "--radii", &radii, "--frames", "0", "--walks", "2000", "--interior", "2000", "--format", "csv", "--quiet"]);
     assert!(quiet.stderr.is_empty());
 }
 
@@ -322,7 +396,11 @@ fn a_progress_bar_when_stderr_is_a_terminal() {
     let (input, radii) = example();
     let out_file = scratch("tty.csv");
     let line = |extra: &str| {
-        format!("{} run {input} --radii {radii} --frames 0,1,2,3 --walks 2e4 --interior 2e4 --out {} {extra}", env!("CARGO_BIN_EXE_trajwalk"), s(&out_file))
+        format!(
+            "{} run {input} --radii {radii} --frames 0,1,2,3 --walks 2e4 --interior 2e4 --out {} {extra}",
+            env!("CARGO_BIN_EXE_trajwalk"),
+            s(&out_file)
+        )
     };
     let tty = |command: String| {
         let _lock = common::hdf5_fork_lock();

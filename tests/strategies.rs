@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use trajwalk::body::BodyOptions;
 use trajwalk::compute::{FrameResult, Sampling};
 use trajwalk::exec::{self, Frames, Gpu, GpuTarget, Hybrid, Kind, Serial, Strategy, Threads};
-use trajwalk::job::{Job, JobOptions};
 use trajwalk::gpu::GpuInfo;
+use trajwalk::job::{Job, JobOptions};
 use trajwalk::plan::{self, Constraints, GpuCost, GpuOption, Profile};
 use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
 use trajwalk::units::Conditions;
@@ -184,14 +184,16 @@ fn the_planner_honours_memory_caps_and_forced_shapes() {
     assert!(capped.reason.contains("excluded by --max-memory"), "{}", capped.reason);
     let err = plan::choose(p.clone(), 500, 1, &Constraints { max_memory: Some(1000), ..constraints(8) }).unwrap_err().to_string();
     assert!(err.starts_with("invalid option: no strategy fits --max-memory 1000 bytes: the smallest needs about "), "{err}");
-    let forced = plan::choose(p.clone(), 500, 1, &Constraints { strategy: Some(Kind::Hybrid), workers: Some(2), ..constraints(8) }).unwrap();
+    let forced =
+        plan::choose(p.clone(), 500, 1, &Constraints { strategy: Some(Kind::Hybrid), workers: Some(2), ..constraints(8) }).unwrap();
     assert_eq!((forced.strategy, forced.workers), (Kind::Hybrid, 2));
     assert!(forced.threads >= 2);
     let zero = plan::choose(p.clone(), 500, 1, &Constraints { workers: Some(0), ..constraints(8) }).unwrap_err().to_string();
     assert_eq!(zero, "invalid option: --workers must be at least 1");
-    let wrong = plan::choose(p, 500, 1, &Constraints { strategy: Some(Kind::Frames), threads: Some(2), workers: Some(4), ..constraints(8) })
-        .unwrap_err()
-        .to_string();
+    let wrong =
+        plan::choose(p, 500, 1, &Constraints { strategy: Some(Kind::Frames), threads: Some(2), workers: Some(4), ..constraints(8) })
+            .unwrap_err()
+            .to_string();
     assert_eq!(wrong, "invalid option: strategy frames cannot run 4 worker(s) x 2 thread(s) (serial is 1 x 1, threads has 1 worker, frames 1 thread per worker)");
 }
 
@@ -201,7 +203,12 @@ fn the_planner_picks_the_gpu_only_when_it_predicts_a_win() {
     let p = synthetic(8e-6, 0.01, 50_000, 15.0, 16);
     let gpu = |seconds_per_walk: f64| GpuOption {
         info: Some(GpuInfo { adapter: "model".into(), backend: "vulkan".into(), device_type: "discrete".into() }),
-        cost: Some(GpuCost { seconds_per_walk, seconds_per_interior_sample: seconds_per_walk / 30.0, seconds_per_batch: 2e-3, items_per_batch: 1 << 22 }),
+        cost: Some(GpuCost {
+            seconds_per_walk,
+            seconds_per_interior_sample: seconds_per_walk / 30.0,
+            seconds_per_batch: 2e-3,
+            items_per_batch: 1 << 22,
+        }),
         note: None,
     };
     let with = |option: GpuOption| Constraints { gpu: option, ..constraints(16) };

@@ -10,8 +10,8 @@ use std::f64::consts::LN_2;
 use std::path::PathBuf;
 use trajwalk::body::BodyOptions;
 use trajwalk::compute::Sampling;
-use trajwalk::exec::{Strategy, Threads};
 use trajwalk::estimate::Quantity;
+use trajwalk::exec::{Strategy, Threads};
 use trajwalk::job::{Job, JobOptions};
 use trajwalk::pool::Pool;
 use trajwalk::radii::Radii;
@@ -93,7 +93,8 @@ fn chunked_reads_equal_frame_by_frame_reads() {
     H5md::new(positions(12, 4, wiggle)).write(&path);
     let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
     let mut reader = t.reader(1..3).unwrap();
-    let single: Vec<_> = (0..12).map(|f| reader.read_chunk(&Chunk { segment: 0, start: f, step: 1, count: 1 }).unwrap().remove(0)).collect();
+    let single: Vec<_> =
+        (0..12).map(|f| reader.read_chunk(&Chunk { segment: 0, start: f, step: 1, count: 1 }).unwrap().remove(0)).collect();
     for frames in [(0..12).collect::<Vec<_>>(), vec![1, 4, 7, 10], vec![11, 0, 5, 6, 7]] {
         for max in 1..=12 {
             let chunks = t.chunks(&frames, max);

@@ -10,15 +10,19 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use trajwalk::body::{BodyOptions, Launch};
 use trajwalk::compute::Sampling;
-use trajwalk::job::{Job, JobOptions};
 use trajwalk::exec::{self, Kind};
+use trajwalk::job::{Job, JobOptions};
 use trajwalk::plan::{self, Constraints};
 use trajwalk::radii::{Radii, RadiiKey, RadiiTable};
 use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
 use trajwalk::units::{self, Conditions};
 
 #[derive(Parser)]
-#[command(name = "trajwalk", version, about = "Hydrodynamic and shape properties of molecules by walk-on-spheres (ZENO's method), reproducibly")]
+#[command(
+    name = "trajwalk",
+    version,
+    about = "Hydrodynamic and shape properties of molecules by walk-on-spheres (ZENO's method), reproducibly"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -271,10 +275,7 @@ pub struct RunArgs {
 impl RunArgs {
     fn conditions(&self) -> Result<Conditions> {
         let parse = |text: &Option<String>, convert: fn(f64, &str) -> trajwalk::Result<f64>| -> Result<Option<f64>> {
-            text.as_deref()
-                .map(|t| units::split_value_unit(t).and_then(|(v, u)| convert(v, &u)))
-                .transpose()
-                .map_err(Into::into)
+            text.as_deref().map(|t| units::split_value_unit(t).and_then(|(v, u)| convert(v, &u))).transpose().map_err(Into::into)
         };
         Ok(Conditions {
             temperature_k: parse(&self.temperature, units::temperature)?,
@@ -314,7 +315,10 @@ impl RunArgs {
             (_, Some(r)) => Some(Radii::Uniform(r)),
             (Some(spec), None) => Some(Radii::Table { table: RadiiTable::named_or_file(spec)?, key }),
             (None, None) if !matches!(self.radii_key, RadiiKeyArg::Element) => {
-                bail!("--radii-key {} needs --radii FILE: the built-in tables are by element", self.radii_key.to_possible_value().unwrap().get_name())
+                bail!(
+                    "--radii-key {} needs --radii FILE: the built-in tables are by element",
+                    self.radii_key.to_possible_value().unwrap().get_name()
+                )
             }
             (None, None) => None,
         })
@@ -402,7 +406,8 @@ fn make_plan(job: &Job, args: &RunArgs) -> trajwalk::Result<plan::Plan> {
         StrategyArg::Auto if args.workers.is_none_or(|w| w == 1) && args.threads.is_none_or(|t| t == 1) => {
             let cpu = choose(&c)?;
             if cpu.predicted_seconds() < GPU_WORTH_SECONDS {
-                c.gpu.note = Some(format!("the run is predicted to take {:.2} s on the CPU, too short to look for one", cpu.predicted_seconds()));
+                c.gpu.note =
+                    Some(format!("the run is predicted to take {:.2} s on the CPU, too short to look for one", cpu.predicted_seconds()));
             } else {
                 c.gpu = exec::gpu::option(job, adapter, false);
             }
@@ -439,10 +444,8 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
             rows.push((cand.clone(), started.elapsed().as_secs_f64()));
         }
         let best = rows.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
-        let chosen_measured = rows
-            .iter()
-            .find(|(k, _)| k.workers == chosen.workers && k.threads == chosen.threads)
-            .map_or(f64::NAN, |r| r.1);
+        let chosen_measured =
+            rows.iter().find(|(k, _)| k.workers == chosen.workers && k.threads == chosen.threads).map_or(f64::NAN, |r| r.1);
         doc["measured"] = json!({
             "frames": sample.len(),
             "candidates": rows.iter().map(|(k, m)| json!({
@@ -453,10 +456,8 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
             "regret": chosen_measured / best,
         });
         if let Some(path) = &args.run.plot {
-            let points: Vec<(String, f64, f64)> = rows
-                .iter()
-                .map(|(k, m)| (format!("{} {}x{}", k.strategy.name(), k.workers, k.threads), k.predicted_seconds, *m))
-                .collect();
+            let points: Vec<(String, f64, f64)> =
+                rows.iter().map(|(k, m)| (format!("{} {}x{}", k.strategy.name(), k.workers, k.threads), k.predicted_seconds, *m)).collect();
             trajwalk::plot::plan(path, &points)?;
         }
     }
@@ -470,7 +471,14 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
 
 fn plan_table(doc: &serde_json::Value) -> String {
     let p = &doc["plan"];
-    let mut out = format!("plan: {} ({} worker(s) x {} thread(s), chunks of {} frames)\nwhy: {}\n", p["strategy"].as_str().unwrap_or(""), p["workers"], p["threads"], p["chunk_frames"], p["reason"].as_str().unwrap_or(""));
+    let mut out = format!(
+        "plan: {} ({} worker(s) x {} thread(s), chunks of {} frames)\nwhy: {}\n",
+        p["strategy"].as_str().unwrap_or(""),
+        p["workers"],
+        p["threads"],
+        p["chunk_frames"],
+        p["reason"].as_str().unwrap_or("")
+    );
     out += &format!("profile: {}\n", p["profile"]);
     out += &format!("  {:<8} {:>7} {:>7} {:>6} {:>12} {:>14}\n", "strategy", "workers", "threads", "chunk", "predicted s", "memory MB");
     for c in p["candidates"].as_array().into_iter().flatten() {
@@ -499,4 +507,3 @@ fn plan_table(doc: &serde_json::Value) -> String {
     }
     out
 }
-

@@ -143,7 +143,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let (unconverged, written) = (outputs.unconverged, outputs.frames);
     outputs.finish(args, &job, &footer)?;
     if unconverged > 0 {
-        eprintln!("warning: the target relative std was not reached within the walk cap in {unconverged} frame(s); raise --walks or --interior");
+        eprintln!(
+            "warning: the target relative std was not reached within the walk cap in {unconverged} frame(s); raise --walks or --interior"
+        );
     }
     outcome.with_context(|| {
         let kept = if checkpoint.is_some() { ", and committed to the checkpoint" } else { "" };
@@ -235,11 +237,7 @@ impl Outputs {
         let plot = args.plot.as_ref().map(|_| {
             PLOTTED
                 .iter()
-                .map(|q| Series {
-                    title: q.name().replace('_', " "),
-                    unit: q.unit(&t.length_unit.name),
-                    points: vec![],
-                })
+                .map(|q| Series { title: q.name().replace('_', " "), unit: q.unit(&t.length_unit.name), points: vec![] })
                 .collect()
         });
         Ok(Outputs {
@@ -261,7 +259,13 @@ impl Outputs {
     }
 
     fn emit(&mut self, info: &FrameInfo, result: FrameResult) -> trajwalk::Result<()> {
-        let frame = FrameReport { info, length_unit: &self.length_unit, time_unit: self.time_unit.as_deref(), spheres: self.spheres, result: &result };
+        let frame = FrameReport {
+            info,
+            length_unit: &self.length_unit,
+            time_unit: self.time_unit.as_deref(),
+            spheres: self.spheres,
+            result: &result,
+        };
         if let Some(r) = &mut self.report {
             r.frame(&frame).map_err(|error| trajwalk::Error::Io { path: self.out_name.clone(), error })?;
         }

@@ -130,7 +130,11 @@ pub fn run(job: &Job, adapter: Option<&str>, items_per_batch: Option<u64>, chunk
         // error, if any, waits until this batch's results are out.
         let following = if batch.failure.is_none() { launch() } else { Ok(None) };
         finish_rounds(&gpu, &walker, job, &mut batch, first)?;
-        log.tasks.push(TaskLog { first_frame: batch.entries.first().map_or(0, |e| e.info.index), frames: batch.entries.len(), seconds: started.elapsed().as_secs_f64() });
+        log.tasks.push(TaskLog {
+            first_frame: batch.entries.first().map_or(0, |e| e.info.index),
+            frames: batch.entries.len(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
         for e in batch.entries {
             let result: FrameResult = e.run.finish(&e.body);
             sink(&e.info, result)?;
@@ -218,7 +222,14 @@ fn measure(job: &Job, adapter: Option<&str>) -> Result<GpuCost> {
 
 /// One body's observables on the GPU, with the same stopping rule and estimators as
 /// [`crate::compute::compute_frame`] (for tests, benchmarks and single bodies).
-pub fn compute_body(gpu: &Gpu, walker: &Walker, body: &Body, frame_key: u64, sampling: &crate::compute::Sampling, ctx: &Context) -> Result<FrameResult> {
+pub fn compute_body(
+    gpu: &Gpu,
+    walker: &Walker,
+    body: &Body,
+    frame_key: u64,
+    sampling: &crate::compute::Sampling,
+    ctx: &Context,
+) -> Result<FrameResult> {
     walker.check(gpu, body)?;
     let mut run = FrameRun::new(sampling, ctx)?;
     while let Some((ext, int)) = run.next() {

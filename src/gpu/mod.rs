@@ -134,7 +134,8 @@ pub fn open(name: Option<&str>) -> Result<Gpu> {
         required_limits: limits.clone(),
         ..Default::default()
     };
-    let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Gpu(format!("cannot open {}: {e}", adapter.get_info().name)))?;
+    let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+        .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", adapter.get_info().name)))?;
     let errors: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = errors.clone();
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string())));

@@ -67,7 +67,11 @@ fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only }, has_dynamic_offset: false, min_binding_size: None },
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
         count: None,
     }
 }
@@ -101,7 +105,11 @@ impl Walker {
                 wgpu::BindGroupLayoutEntry {
                     binding: 5,
                     visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
                     count: None,
                 },
             ],
@@ -137,7 +145,11 @@ impl Walker {
         let bytes = (body.spheres.len() * 16).max(body.bvh.nodes.len() * 128) as u64;
         let limit = gpu.limits.max_storage_buffer_binding_size.min(gpu.limits.max_buffer_size);
         if bytes > limit {
-            return Err(Error::Gpu(format!("a body of {} spheres needs a {bytes}-byte buffer; {} allows {limit}", body.spheres.len(), gpu.info.adapter)));
+            return Err(Error::Gpu(format!(
+                "a body of {} spheres needs a {bytes}-byte buffer; {} allows {limit}",
+                body.spheres.len(),
+                gpu.info.adapter
+            )));
         }
         Ok(())
     }
@@ -196,10 +208,20 @@ impl Walker {
         let sphere_buf = init("spheres", &pad(bytemuck::cast_slice(&spheres).to_vec(), 16), wgpu::BufferUsages::STORAGE);
         let params_buf = init("params", bytemuck::bytes_of(&params), wgpu::BufferUsages::UNIFORM);
         let out = |label: &str, words: u64| {
-            d.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: words.max(1) * 4, usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC, mapped_at_creation: false })
+            d.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: words.max(1) * 4,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
         };
         let read = |label: &str, words: u64| {
-            d.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: words.max(1) * 4, usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false })
+            d.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: words.max(1) * 4,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
         };
         let (ext_words, int_words) = (ext_blocks * EXT_WORDS as u64, int_blocks * INT_WORDS as u64);
         let (ext_out, int_out) = (out("exterior tallies", ext_words), out("interior tallies", int_words));
@@ -314,7 +336,12 @@ pub fn philox(gpu: &Gpu, inputs: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]
         contents: bytemuck::cast_slice(&words),
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
     });
-    let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor { label: None, size: io.size(), usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false });
+    let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: io.size(),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
     let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: None,
         layout: &pipeline.get_bind_group_layout(1),

@@ -199,10 +199,7 @@ mod tests {
             err("SPHERE 0 0 0 1\nHUNITS 1 furlong\n"),
             "x.bod, line 2: unknown length unit 'furlong' (expected m, cm, nm, A, pm or L)"
         );
-        assert_eq!(
-            err("SPHERE 0 0 0 1\nTEMP 20 F\n"),
-            "x.bod, line 2: unknown temperature unit 'F' (expected K or C)"
-        );
+        assert_eq!(err("SPHERE 0 0 0 1\nTEMP 20 F\n"), "x.bod, line 2: unknown temperature unit 'F' (expected K or C)");
         assert_eq!(
             read(Path::new("/nonexistent/a.bod")).unwrap_err().to_string(),
             "cannot read /nonexistent/a.bod: No such file or directory (os error 2)"

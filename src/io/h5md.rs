@@ -22,7 +22,10 @@ pub enum CellLayout {
     None,
     Fixed(M3),
     /// A (frames, 3) or (frames, 3, 3) dataset, scaled to Angstrom.
-    PerFrame { dataset: String, scale: f64 },
+    PerFrame {
+        dataset: String,
+        scale: f64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -82,8 +85,7 @@ fn species(group: &hdf5::Group, atoms: usize, path: &Path) -> Result<Option<Vec<
             .map(|n| element_symbol(n).map(Some).ok_or_else(|| input_error(path, format!("unknown element '{n}' in {what}"))))
             .collect::<Result<Vec<_>>>()?
     } else {
-        let numbers: Vec<f64> =
-            if per_frame { ds.read_slice_1d(s![0, ..]).map_err(err)?.to_vec() } else { ds.read_raw().map_err(err)? };
+        let numbers: Vec<f64> = if per_frame { ds.read_slice_1d(s![0, ..]).map_err(err)?.to_vec() } else { ds.read_raw().map_err(err)? };
         numbers
             .iter()
             .map(|&z| {
@@ -138,7 +140,10 @@ fn cell_layout(group: &hdf5::Group, frames: usize, position_scale: f64, path: &P
         if !ok {
             return Err(input_error(
                 path,
-                format!("{} has shape {shape:?}, expected ({frames}, 3) or ({frames}, 3, 3), one cell per frame (--no-unwrap ignores the box)", ds.name()),
+                format!(
+                    "{} has shape {shape:?}, expected ({frames}, 3) or ({frames}, 3, 3), one cell per frame (--no-unwrap ignores the box)",
+                    ds.name()
+                ),
             ));
         }
         return Ok(CellLayout::PerFrame { dataset: ds.name(), scale });
@@ -175,11 +180,8 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
     let position = group.group("position").map_err(|e| input_error(path, e.to_string()))?;
     let steps = per_frame(&position, "step", n, path)?;
     let times = per_frame(&position, "time", n, path)?;
-    let time_unit = if position.link_exists("time") {
-        text_attr(&**dataset(&position, "time", path)?, "unit", "time unit", path)?
-    } else {
-        None
-    };
+    let time_unit =
+        if position.link_exists("time") { text_attr(&**dataset(&position, "time", path)?, "unit", "time unit", path)? } else { None };
     let elements = species(&group, atoms, path)?.unwrap_or_else(|| vec![None; atoms]);
     let cell = if opts.no_cell { CellLayout::None } else { cell_layout(&group, n, scale, path)? };
     let frames = (0..n)

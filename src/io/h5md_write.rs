@@ -35,9 +35,17 @@ pub fn positions(frames: usize, atoms: usize, f: impl Fn(usize, usize) -> [f64; 
 /// How an H5MD file's step and time are stored.
 pub enum Steps {
     /// One value per frame.
-    Explicit { steps: Vec<i64>, times: Vec<f64> },
+    Explicit {
+        steps: Vec<i64>,
+        times: Vec<f64>,
+    },
     /// A scalar increment with an `offset` attribute.
-    Fixed { step: i64, step_offset: i64, time: f64, time_offset: f64 },
+    Fixed {
+        step: i64,
+        step_offset: i64,
+        time: f64,
+        time_offset: f64,
+    },
     None,
 }
 
@@ -57,7 +65,16 @@ pub struct H5md<'a> {
 
 impl<'a> H5md<'a> {
     pub fn new(positions: Array3<f64>) -> H5md<'a> {
-        H5md { group: "all", positions, single_precision: false, unit: Some("Angstrom"), time_unit: "ps", steps: Steps::None, species: None, box_edges: None }
+        H5md {
+            group: "all",
+            positions,
+            single_precision: false,
+            unit: Some("Angstrom"),
+            time_unit: "ps",
+            steps: Steps::None,
+            species: None,
+            box_edges: None,
+        }
     }
 
     pub fn save(&self, path: &Path) -> hdf5::Result<()> {

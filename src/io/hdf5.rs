@@ -58,8 +58,7 @@ pub fn open(path: &Path) -> Result<hdf5::File> {
     if !is_hdf5(path)? {
         return Err(input_error(path, "not an HDF5 file (no HDF5 signature)"));
     }
-    hdf5::File::open(path)
-        .map_err(|e| input_error(path, format!("cannot be opened as HDF5 (truncated or damaged?): {e}")))
+    hdf5::File::open(path).map_err(|e| input_error(path, format!("cannot be opened as HDF5 (truncated or damaged?): {e}")))
 }
 
 pub fn dataset(file: &hdf5::Group, name: &str, path: &Path) -> Result<hdf5::Dataset> {

@@ -49,9 +49,7 @@ fn coordinates(line: &str, path: &Path, number: usize) -> Result<[f64; 3]> {
     let mut x = [0.0; 3];
     for (k, (axis, cols)) in [("x", 30..38), ("y", 38..46), ("z", 46..54)].into_iter().enumerate() {
         let text = field(line, cols);
-        x[k] = text
-            .parse()
-            .map_err(|_| parse_error(path, number, format!("{axis} coordinate '{text}' is not a number")))?;
+        x[k] = text.parse().map_err(|_| parse_error(path, number, format!("{axis} coordinate '{text}' is not a number")))?;
     }
     Ok(x)
 }

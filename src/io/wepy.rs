@@ -28,12 +28,8 @@ pub struct Layout {
 
 /// Numeric member names of a group ("0", "1", "10"), in numeric order.
 fn indices(group: &hdf5::Group, path: &Path) -> Result<Vec<u64>> {
-    let mut out: Vec<u64> = group
-        .member_names()
-        .map_err(|e| input_error(path, e.to_string()))?
-        .iter()
-        .filter_map(|n| n.parse().ok())
-        .collect();
+    let mut out: Vec<u64> =
+        group.member_names().map_err(|e| input_error(path, e.to_string()))?.iter().filter_map(|n| n.parse().ok()).collect();
     out.sort_unstable();
     Ok(out)
 }

@@ -47,7 +47,14 @@ fn dataset<T: hdf5::H5Type>(group: &hdf5::Group, name: &str, shape: Shape) -> hd
 }
 
 impl Observable {
-    fn create(root: &hdf5::Group, name: &str, shape: Shape, unit: &str, with_std: bool, time_unit: Option<&str>) -> hdf5::Result<Observable> {
+    fn create(
+        root: &hdf5::Group,
+        name: &str,
+        shape: Shape,
+        unit: &str,
+        with_std: bool,
+        time_unit: Option<&str>,
+    ) -> hdf5::Result<Observable> {
         let g = root.create_group(name)?;
         let step = dataset::<i64>(&g, "step", Shape::Scalar)?;
         let time = dataset::<f64>(&g, "time", Shape::Scalar)?;
@@ -76,8 +83,12 @@ impl Observable {
             ds.resize(dims)?;
             match self.shape {
                 Shape::Scalar => ds.write_slice(v, row..row + 1),
-                Shape::Vector => ds.write_slice(&ndarray::Array2::from_shape_vec((1, 3), v.to_vec()).expect("3 components"), (row..row + 1, ..)),
-                Shape::Tensor => ds.write_slice(&ndarray::Array3::from_shape_vec((1, 3, 3), v.to_vec()).expect("9 components"), (row..row + 1, .., ..)),
+                Shape::Vector => {
+                    ds.write_slice(&ndarray::Array2::from_shape_vec((1, 3), v.to_vec()).expect("3 components"), (row..row + 1, ..))
+                }
+                Shape::Tensor => {
+                    ds.write_slice(&ndarray::Array3::from_shape_vec((1, 3, 3), v.to_vec()).expect("9 components"), (row..row + 1, .., ..))
+                }
             }
         };
         write(&self.value, value)?;
@@ -115,7 +126,13 @@ impl H5Results {
         }
         self.observables[0].append(self.rows, step, time, &[f.info.index as f64], &[])?;
         if f.result.estimates.len() + 1 != self.observables.len() {
-            return Err(format!("frame {} has {} observables, earlier frames {}", f.info.index, f.result.estimates.len(), self.observables.len() - 1).into());
+            return Err(format!(
+                "frame {} has {} observables, earlier frames {}",
+                f.info.index,
+                f.result.estimates.len(),
+                self.observables.len() - 1
+            )
+            .into());
         }
         for (o, e) in self.observables[1..].iter().zip(&f.result.estimates) {
             o.append(self.rows, step, time, &e.value, &e.std)?;

@@ -175,8 +175,7 @@ fn table_frame(input: &str, f: &FrameReport) -> String {
             match e.quantity.shape() {
                 Shape::Tensor => {
                     for row in 0..3 {
-                        let cells: Vec<String> =
-                            (0..3).map(|c| format_uncertain(e.value[3 * row + c], e.std[3 * row + c])).collect();
+                        let cells: Vec<String> = (0..3).map(|c| format_uncertain(e.value[3 * row + c], e.std[3 * row + c])).collect();
                         let name = if row == 0 { e.quantity.name() } else { "" };
                         out.push_str(&format!("  {name:<34} {:<40} {unit}\n", cells.join("  ")));
                     }

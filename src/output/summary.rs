@@ -4,9 +4,9 @@
 //! the spread the walks themselves add). Accumulated frame by frame, in frame order, so the
 //! summary is as reproducible as the frames.
 
+use super::format_uncertain;
 use crate::compute::FrameResult;
 use crate::estimate::{Quantity, Shape};
-use super::format_uncertain;
 use serde_json::{json, Map, Value};
 
 #[derive(Clone, Copy, Debug, Default)]

@@ -5,9 +5,9 @@ use hdf5::types::VarLenUnicode;
 use ndarray::Array3;
 use std::path::Path;
 #[allow(unused_imports)]
-pub use trajwalk::io::h5md_write::{positions, text, H5md};
-#[allow(unused_imports)]
 pub use trajwalk::io::h5md_write::Steps;
+#[allow(unused_imports)]
+pub use trajwalk::io::h5md_write::{positions, text, H5md};
 
 pub fn text_attr(loc: &hdf5::Location, name: &str, value: &str) {
     trajwalk::io::h5md_write::text_attr(loc, name, value).unwrap();
