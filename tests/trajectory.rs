@@ -1,11 +1,12 @@
 //! Trajectory inputs read back exactly: H5MD in both step modes, f32 and f64, nm and
-//! Angstrom; WepyHDF5 with runs, trajectories and main_rep_idxs; multi-model PDB; chunked
+//! Angstrom; WepyHDF5 with runs, trajectories and main_rep_idxs, and as wepy's OpenMM
+//! reporter writes it (units at /units/units/positions_unit); multi-model PDB; chunked
 //! reads equal to frame-by-frame reads; the periodic unwrap; and frame results that do not
 //! depend on which other frames were selected.
 
 mod common;
 
-use common::h5::{mdtraj_topology, positions, write_wepy, H5md, Save, Steps};
+use common::h5::{mdtraj_topology, positions, write_wepy, H5md, Save, Steps, Wepy, OPENMM_UNITS};
 use std::f64::consts::LN_2;
 use std::path::PathBuf;
 use trajwalk::body::BodyOptions;
@@ -135,6 +136,60 @@ fn wepy_runs_trajectories_and_main_rep_idxs() {
     assert_eq!(traj1.len(), 2);
     let err = Trajectory::open(&path, &OpenOptions { runs: Some(vec![2]), ..Default::default() }).unwrap_err().to_string();
     assert_eq!(err, format!("{}: has no run 2 (it has: 0, 1)", path.display()));
+}
+
+/// Positions in nm of atoms a = 0, 1 at cycle c of trajectory `seed`: 0.15 nm apart in y.
+fn nm(seed: f64, c: usize, a: usize) -> [f64; 3] {
+    [seed + 0.01 * c as f64, 0.15 * a as f64, 1.0]
+}
+
+#[test]
+fn wepy_as_the_openmm_reporter_writes_it_reads_its_nanometer_units() {
+    let path = scratch("openmm.wepy.h5");
+    // All atoms' topology; positions hold N and CA (main_rep_idxs), in nm, as f64.
+    let topology = mdtraj_topology(&[("N", "N", "ALA"), ("CA", "C", "ALA"), ("OW", "O", "SOL")]);
+    let traj = |seed: f64, cycles: usize| positions(cycles, 2, move |c, a| nm(seed, c, a));
+    let runs = [vec![traj(0.0, 3), traj(1.0, 2)], vec![traj(2.0, 2)]];
+    let file = Wepy {
+        main_rep_idxs: Some(&[0, 1]),
+        units: OPENMM_UNITS.to_vec(),
+        single_precision: false,
+        box_edge: Some(3.0),
+        wepy_layout: true,
+        ..Wepy::new(&topology, &runs, "")
+    };
+    file.write(&path);
+    let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
+    assert_eq!(t.len(), 7);
+    assert_eq!(t.topology.atoms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), vec!["N", "CA"]);
+    assert_eq!(t.frames[4].wepy, Some(WepyLabel { run: 0, traj: 1, cycle: 1 }));
+    assert_eq!(t.frames[4].key, 1 << 32 | 1);
+    assert_eq!(t.frames[6].wepy, Some(WepyLabel { run: 1, traj: 0, cycle: 1 }));
+    assert_eq!(t.frames[6].key, 1 << 48 | 1);
+    let job = Job::prepare(t, &options(None, FrameSelection::List(vec![4]))).unwrap();
+    assert_eq!(job.radii, vec![1.55, 1.70]);
+    let frame = job.stream().next().unwrap().unwrap();
+    assert_eq!(frame.positions, vec![nm(1.0, 1, 0).map(|v| v * 10.0), nm(1.0, 1, 1).map(|v| v * 10.0)]);
+    // box_vectors_unit is nanometer too: a 3 nm box is 30 Angstrom.
+    assert_eq!(frame.cell, Some([[30.0, 0.0, 0.0], [0.0, 30.0, 0.0], [0.0, 0.0, 30.0]]));
+    let body = job.body(&frame).unwrap();
+    let [a, b] = [0, 1].map(|k| body.spheres[k].center);
+    let d = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
+    assert!((d - 1.5).abs() < 1e-5, "0.15 nm apart is 1.5 Angstrom, got {d}");
+}
+
+#[test]
+fn wepy_unit_named_by_the_field_wins_over_the_unit_suffixed_one() {
+    let path = scratch("both.wepy.h5");
+    let topology = mdtraj_topology(&[("N", "N", "ALA"), ("CA", "C", "ALA")]);
+    let runs = [vec![positions(1, 2, |c, a| nm(0.0, c, a))]];
+    let units = vec![("positions", "angstrom"), ("positions_unit", "nanometer"), ("box_vectors_unit", "nanometer")];
+    Wepy { units, box_edge: Some(3.0), single_precision: false, ..Wepy::new(&topology, &runs, "") }.write(&path);
+    let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
+    let job = Job::prepare(t, &options(None, FrameSelection::default())).unwrap();
+    let frame = job.stream().next().unwrap().unwrap();
+    assert_eq!(frame.positions, vec![nm(0.0, 0, 0), nm(0.0, 0, 1)]);
+    assert_eq!(frame.cell.unwrap()[0][0], 30.0, "box_vectors keep their own unit");
 }
 
 const PDB: &str = "\

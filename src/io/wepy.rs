@@ -1,6 +1,8 @@
 //! WepyHDF5 files of weighted-ensemble runs: coordinates at
-//! /runs/R/trajectories/T/positions (cycles x atoms x 3), their unit at
-//! /units/units/positions (or /units/positions), the mdtraj-style JSON topology at /topology,
+//! /runs/R/trajectories/T/positions (cycles x atoms x 3) and, when present, box_vectors
+//! (cycles x 3 x 3); their units at /units/units/positions and /units/units/box_vectors, or
+//! /units/units/positions_unit and /units/units/box_vectors_unit as wepy's OpenMM runner
+//! names them (or the same under /units); the mdtraj-style JSON topology at /topology,
 //! and /_settings/main_rep_idxs when the positions hold a subset of the topology's atoms.
 //! The sequence is every selected run's selected trajectories in numeric order; frame
 //! (run, traj, cycle) is keyed by that triple.
@@ -45,8 +47,14 @@ fn pick(available: &[u64], wanted: &Option<Vec<u64>>, what: &str, path: &Path) -
     Ok(wanted.clone())
 }
 
+/// The unit wepy stored for `field`. WepyHDF5 writes each key of its `units` dict to
+/// /units/units/<key>: the field's own name is the key its docs give, `<field>_unit` the
+/// key wepy's OpenMM runner (UNIT_NAMES) gives; /units/<key>, without the inner group, is
+/// read the same way.
 fn unit(file: &hdf5::File, field: &str, path: &Path) -> Result<Option<String>> {
-    for candidate in [format!("units/units/{field}"), format!("units/{field}")] {
+    // The field's own name first: a file with both got it from a deliberate override of the runner's defaults.
+    let candidates = ["units/units", "units"].map(|g| [format!("{g}/{field}"), format!("{g}/{field}_unit")]);
+    for candidate in candidates.concat() {
         if file.link_exists(&candidate) && file.dataset(&candidate).is_ok() {
             let ds = dataset(file, &candidate, path)?;
             return Ok(read_strings(&ds, &format!("/{candidate}"), path)?.into_iter().next());
@@ -248,7 +256,7 @@ impl FrameReader for Reader {
 pub fn write_back(path: &Path, length_unit: &str, rows: &[(WepyLabel, Vec<Estimate>)]) -> Result<usize> {
     let fail = |message: String| Error::Output { path: path.into(), message };
     let file = hdf5::File::open_rw(path).map_err(|e| fail(format!("cannot open for writing: {e}")))?;
-    let mut trajs: BTreeMap<(u64, u64), Vec<&(WepyLabel, Vec<Estimate>)>> = BTreeMap::new();
+    let mut trajs: BTreeMap<(u64, u64), Vec<_>> = BTreeMap::new();
     for row in rows {
         trajs.entry((row.0.run, row.0.traj)).or_default().push(row);
     }
