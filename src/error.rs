@@ -29,6 +29,26 @@ pub enum Error {
     Gpu(String),
     #[error("invalid option: {0}")]
     Option(String),
+    /// A run that stopped on an error after delivering some frames: those were written (and
+    /// committed to the checkpoint, if any) before the error came back.
+    #[error(
+        "stopped after {written} of {total} frames; the {written} finished were written{}: {error}",
+        if *checkpointed { ", and committed to the checkpoint" } else { "" }
+    )]
+    Stopped {
+        /// Frames delivered to the outputs.
+        written: usize,
+        /// Frames selected.
+        total: usize,
+        /// Whether a checkpoint holds the frames written.
+        checkpointed: bool,
+        /// What stopped the run; part of the message rather than a `source`, as for `Io`.
+        error: Box<Error>,
+    },
+    /// Frames recomputed with the serial reference differ from the run's (the outputs are
+    /// written, so the difference can be examined).
+    #[error("verification failed: {0}")]
+    Verification(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -31,6 +31,23 @@ pub struct JobOptions {
     pub conditions: Conditions,
 }
 
+/// Every atom with Bondi radii by element (a .bod body's own radii), unwrapped, every
+/// frame, 1e6 walks and interior samples, no solution conditions.
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions {
+            select: None,
+            radii: None,
+            radius_scale: 1.0,
+            unwrap: true,
+            frames: FrameSelection::default(),
+            body: BodyOptions::default(),
+            sampling: Sampling::default(),
+            conditions: Conditions::default(),
+        }
+    }
+}
+
 /// Bytes of coordinates one chunk should hold: large enough that a hyperslab read costs
 /// little per frame, small enough that a few queued chunks stay far below the 100 MB a
 /// 20,000-atom trajectory must run in.

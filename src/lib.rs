@@ -11,6 +11,7 @@
 //! blocks on a [`pool`] of threads until the stopping rule holds; [`estimate`] turns tallies
 //! into observables with jackknife uncertainties; [`output`] writes them.
 
+pub mod analysis;
 pub mod body;
 pub mod bvh;
 pub mod checkpoint;

@@ -113,6 +113,29 @@ pub struct Constraints {
     pub gpu: GpuOption,
 }
 
+/// Why strategy `k` has no candidate: what shape it needs, what this machine offers, and how
+/// to force a shape anyway; a user who asked for no shape must not read about one (a shape
+/// given that does not fit the strategy is named as given).
+fn unfit(k: Kind, c: &Constraints, cores: usize) -> String {
+    let (need, force) = match k {
+        Kind::Hybrid => ("at least 2 workers x 2 threads (4 cores)", "--workers 2 --threads 2"),
+        Kind::Frames => ("at least 2 workers of 1 thread (2 cores)", "--workers 2"),
+        Kind::Threads => ("1 worker of at least 2 threads (2 cores)", "--threads 2"),
+        Kind::Serial | Kind::Gpu => ("1 worker x 1 thread", "--workers 1 --threads 1"),
+    };
+    match (c.workers, c.threads) {
+        (None, None) => {
+            format!("strategy {} needs {need}, but this machine offers {cores} core(s); force a shape to run it anyway: {force}", k.name())
+        }
+        (w, t) => format!(
+            "strategy {} cannot run {} worker(s) x {} thread(s) (serial is 1 x 1, threads has 1 worker, frames 1 thread per worker)",
+            k.name(),
+            w.unwrap_or(1),
+            t.unwrap_or(1)
+        ),
+    }
+}
+
 /// A memory figure of this process from Linux's /proc/self/status ("VmRSS" resident now,
 /// "VmHWM" the peak); None elsewhere.
 pub fn process_memory_bytes(field: &str) -> Option<u64> {
@@ -311,10 +334,7 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
         let (w, t) = (c.workers.unwrap_or(1), c.threads.unwrap_or(1));
         let kind = Kind::of(w, t);
         if let Some(k) = c.strategy.filter(|&k| k != kind) {
-            return Err(Error::Option(format!(
-                "strategy {} cannot run {w} worker(s) x {t} thread(s) (serial is 1 x 1, threads has 1 worker, frames 1 thread per worker)",
-                k.name()
-            )));
+            return Err(Error::Option(unfit(k, c, cores)));
         }
         candidates.push(profile.candidate(frames, w, t, max_chunk));
     }

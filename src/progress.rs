@@ -3,12 +3,18 @@
 //! for every strategy. Hidden when stderr is not a terminal (a batch job's log stays clean)
 //! or with `--quiet`.
 
+use crate::analysis::sink::{End, Sink, Start};
+use crate::error::Result;
+use crate::output::FrameReport;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Instant;
 
+/// The bar, a sink of the run's frames: it counts the frames computed (those read back
+/// from a checkpoint are done before it starts) and their walks per second.
 pub struct Progress {
-    bar: ProgressBar,
+    show: bool,
+    bar: Option<ProgressBar>,
     started: Instant,
     walks: u64,
 }
@@ -19,33 +25,58 @@ pub fn wanted(quiet: bool) -> bool {
 }
 
 impl Progress {
-    /// A bar over `total` frames of which `done` were finished before (a resumed run).
-    pub fn new(total: u64, done: u64, strategy: &str, show: bool) -> Progress {
-        let bar =
-            ProgressBar::with_draw_target(Some(total), if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
+    /// A bar drawn on stderr when `show`, else kept hidden (the run is the same either way).
+    pub fn new(show: bool) -> Progress {
+        Progress { show, bar: None, started: Instant::now(), walks: 0 }
+    }
+
+    /// Whether the bar is drawn.
+    pub fn is_hidden(&self) -> bool {
+        self.bar.as_ref().is_none_or(ProgressBar::is_hidden)
+    }
+}
+
+impl Sink for Progress {
+    fn begin(&mut self, start: &Start) -> Result<()> {
+        let target = if self.show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let bar = ProgressBar::with_draw_target(Some(start.job.frames.len() as u64), target);
         bar.set_style(
             ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} frames  {msg}  ETA {eta}")
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
-        bar.set_prefix(strategy.to_string());
-        bar.set_position(done);
+        bar.set_prefix(start.plan.map_or("checkpoint", |p| p.strategy.name()).to_string());
+        bar.set_position(start.frames_stored as u64);
         bar.reset_eta();
-        Progress { bar, started: Instant::now(), walks: 0 }
+        self.bar = Some(bar);
+        self.started = Instant::now();
+        Ok(())
     }
 
-    pub fn is_hidden(&self) -> bool {
-        self.bar.is_hidden()
+    fn frame(&mut self, f: &FrameReport) -> Result<()> {
+        if let (Some(bar), false) = (&self.bar, f.from_checkpoint) {
+            self.walks += f.result.walks;
+            let rate = self.walks as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{:.3e} walks/s", rate));
+            bar.inc(1);
+        }
+        Ok(())
     }
 
-    pub fn frame(&mut self, walks: u64) {
-        self.walks += walks;
-        let rate = self.walks as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-        self.bar.set_message(format!("{:.3e} walks/s", rate));
-        self.bar.inc(1);
+    fn finish(&mut self, _end: &End) -> Result<()> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        Ok(())
     }
+}
 
-    pub fn finish(&self) {
-        self.bar.finish_and_clear();
+/// A run that fails before its first frame never finishes its sinks: the bar is cleared
+/// anyway, so the error is not printed under a stale bar.
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
     }
 }

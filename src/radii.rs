@@ -88,6 +88,17 @@ pub enum RadiiKey {
     Type,
 }
 
+impl RadiiKey {
+    /// The key's name as options and reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RadiiKey::Element => "element",
+            RadiiKey::Name => "name",
+            RadiiKey::Type => "type",
+        }
+    }
+}
+
 /// A radius per key; keys compare without regard to case, as PDB and force-field
 /// files disagree on it.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,13 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use trajwalk::analysis::{Analysis, Execution, Options};
 use trajwalk::body::{BodyOptions, Launch};
 use trajwalk::compute::Sampling;
-use trajwalk::exec::{self, Kind};
-use trajwalk::job::{Job, JobOptions};
-use trajwalk::plan::{self, Constraints};
+use trajwalk::exec::Kind;
+use trajwalk::job::JobOptions;
 use trajwalk::radii::{Radii, RadiiKey, RadiiTable};
-use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
+use trajwalk::trajectory::{FrameSelection, OpenOptions};
 use trajwalk::units::{self, Conditions};
 
 #[derive(Parser)]
@@ -343,123 +343,80 @@ impl RunArgs {
     }
 }
 
-fn prepare(args: &RunArgs) -> Result<Job> {
-    let trajectory = Trajectory::open(&args.input, &args.open_options())?;
-    let opts = JobOptions {
-        select: args.select.clone(),
-        radii: args.radii()?,
-        radius_scale: args.radius_scale,
-        unwrap: !args.no_unwrap,
-        frames: args.frame_selection(),
-        body: BodyOptions {
-            launch: match args.launch {
-                LaunchArg::Tight => Launch::Tight,
-                LaunchArg::Zeno => Launch::Zeno,
+impl RunArgs {
+    /// The library's options for these arguments.
+    fn options(&self) -> Result<Options> {
+        Ok(Options {
+            open: self.open_options(),
+            job: JobOptions {
+                select: self.select.clone(),
+                radii: self.radii()?,
+                radius_scale: self.radius_scale,
+                unwrap: !self.no_unwrap,
+                frames: self.frame_selection(),
+                body: BodyOptions {
+                    launch: match self.launch {
+                        LaunchArg::Tight => Launch::Tight,
+                        LaunchArg::Zeno => Launch::Zeno,
+                    },
+                    launch_radius: self.launch_radius,
+                    skin_thickness: self.skin_thickness,
+                },
+                sampling: self.sampling(),
+                conditions: self.conditions()?,
             },
-            launch_radius: args.launch_radius,
-            skin_thickness: args.skin_thickness,
-        },
-        sampling: args.sampling(),
-        conditions: args.conditions()?,
-    };
-    Ok(Job::prepare(trajectory, &opts)?)
-}
-
-fn constraints(args: &RunArgs) -> Constraints {
-    Constraints {
-        gpu: Default::default(),
-        strategy: match args.strategy {
-            StrategyArg::Auto => None,
-            StrategyArg::Serial => Some(Kind::Serial),
-            StrategyArg::Frames => Some(Kind::Frames),
-            StrategyArg::Threads => Some(Kind::Threads),
-            StrategyArg::Hybrid => Some(Kind::Hybrid),
-            StrategyArg::Gpu => Some(Kind::Gpu),
-        },
-        workers: args.workers,
-        threads: args.threads,
-        max_memory: args.max_memory,
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            execution: Execution {
+                strategy: match self.strategy {
+                    StrategyArg::Auto => None,
+                    StrategyArg::Serial => Some(Kind::Serial),
+                    StrategyArg::Frames => Some(Kind::Frames),
+                    StrategyArg::Threads => Some(Kind::Threads),
+                    StrategyArg::Hybrid => Some(Kind::Hybrid),
+                    StrategyArg::Gpu => Some(Kind::Gpu),
+                },
+                workers: self.workers,
+                threads: self.threads,
+                gpu_adapter: self.gpu_adapter.clone(),
+                gpu_batch: self.gpu_batch,
+                max_memory: self.max_memory,
+                cores: None,
+            },
+            verify: self.verify,
+        })
     }
-}
 
-/// A run predicted shorter than this on the CPU is not worth looking for a GPU: finding
-/// and probing one costs a good fraction of a second (and software Vulkan drivers talk on
-/// stderr when asked).
-const GPU_WORTH_SECONDS: f64 = 1.0;
-
-/// The device the GPU strategy uses, and its batch size: the user's, else the probe's
-/// (`make_plan` puts the user's `--gpu-batch` into the cost).
-fn gpu_target(args: &RunArgs, cost: Option<&plan::GpuCost>) -> exec::GpuTarget {
-    exec::GpuTarget { adapter: args.gpu_adapter.clone(), items_per_batch: cost.map(|c| c.items_per_batch) }
-}
-
-/// Profiles the job and chooses a plan, looking at the GPU when asked for or, under
-/// `auto`, when the run is long enough for it to matter.
-fn make_plan(job: &Job, args: &RunArgs) -> trajwalk::Result<plan::Plan> {
-    let mut c = constraints(args);
-    let profile = plan::profile(job, c.cores)?;
-    let choose = |c: &Constraints| plan::choose(profile.clone(), job.frames.len(), job.max_chunk_frames(), c);
-    let adapter = args.gpu_adapter.as_deref();
-    match args.strategy {
-        StrategyArg::Gpu => c.gpu = exec::gpu::option(job, adapter, true),
-        StrategyArg::Auto if args.workers.is_none_or(|w| w == 1) && args.threads.is_none_or(|t| t == 1) => {
-            let cpu = choose(&c)?;
-            if cpu.predicted_seconds() < GPU_WORTH_SECONDS {
-                c.gpu.note =
-                    Some(format!("the run is predicted to take {:.2} s on the CPU, too short to look for one", cpu.predicted_seconds()));
-            } else {
-                c.gpu = exec::gpu::option(job, adapter, false);
-            }
-        }
-        _ => {}
+    /// The input opened and the job settled.
+    fn analysis(&self) -> Result<Analysis> {
+        Ok(Analysis::open(&self.input, self.options()?)?)
     }
-    if let (Some(cost), Some(n)) = (c.gpu.cost.as_mut(), args.gpu_batch) {
-        cost.items_per_batch = n;
-    }
-    choose(&c)
 }
 
 pub fn plan_command(args: &PlanArgs) -> Result<()> {
-    match &args.run.plot {
+    let plot = match &args.run.plot {
         Some(_) if !args.measure => bail!("plan --plot draws predicted against measured times: add --measure"),
-        Some(p) => trajwalk::plot::check_path(p)?,
-        None => {}
-    }
-    let job = prepare(&args.run)?;
-    let mut c = constraints(&args.run);
-    let plan = make_plan(&job, &args.run)?;
-    c.gpu = plan::GpuOption { info: plan.gpu.clone(), cost: plan.gpu_cost.clone(), note: None };
+        Some(p) => {
+            trajwalk::plot::check_path(p)?;
+            Some(p)
+        }
+        None => None,
+    };
+    let analysis = args.run.analysis()?;
+    let plan = analysis.plan()?;
     let mut doc = json!({ "plan": plan });
     if args.measure {
-        let sample: Vec<usize> = job.frames.iter().copied().take((4 * c.cores).max(2)).collect();
-        let mut sub = job.clone();
-        sub.frames = sample.clone();
-        let chosen = plan::choose(plan.profile.clone(), sample.len(), job.max_chunk_frames(), &c)?;
-        let mut rows = vec![];
-        for cand in &chosen.candidates {
-            let strategy = exec::strategy(cand.strategy, cand.workers, cand.threads, &gpu_target(&args.run, plan.gpu_cost.as_ref()))?;
-            let started = std::time::Instant::now();
-            strategy.run(&sub, cand.chunk_frames, &mut |_, _| Ok(()))?;
-            rows.push((cand.clone(), started.elapsed().as_secs_f64()));
-        }
-        let best = rows.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
-        let chosen_measured =
-            rows.iter().find(|(k, _)| k.workers == chosen.workers && k.threads == chosen.threads).map_or(f64::NAN, |r| r.1);
-        doc["measured"] = json!({
-            "frames": sample.len(),
-            "candidates": rows.iter().map(|(k, m)| json!({
-                "strategy": k.strategy, "workers": k.workers, "threads": k.threads, "chunk_frames": k.chunk_frames,
-                "predicted_seconds": k.predicted_seconds, "measured_seconds": m,
-            })).collect::<Vec<_>>(),
-            "chosen": {"strategy": chosen.strategy, "workers": chosen.workers, "threads": chosen.threads},
-            "regret": chosen_measured / best,
-        });
-        if let Some(path) = &args.run.plot {
-            let points: Vec<(String, f64, f64)> =
-                rows.iter().map(|(k, m)| (format!("{} {}x{}", k.strategy.name(), k.workers, k.threads), k.predicted_seconds, *m)).collect();
+        let measured = analysis.measure(&plan)?;
+        if let Some(path) = plot {
+            let points: Vec<(String, f64, f64)> = measured
+                .candidates
+                .iter()
+                .map(|m| {
+                    let k = &m.candidate;
+                    (format!("{} {}x{}", k.strategy.name(), k.workers, k.threads), k.predicted_seconds, m.measured_seconds)
+                })
+                .collect();
             trajwalk::plot::plan(path, &points)?;
         }
+        doc["measured"] = json!(measured);
     }
     let text = match args.run.format() {
         Format::Json => serde_json::to_string_pretty(&doc)? + "\n",

@@ -6,7 +6,10 @@
 //! `step` is the input's step, else the frame index; `time` the input's time, else the
 //! step, so the two required datasets always exist and are monotonic.
 
+use super::staged::Staged;
 use super::FrameReport;
+use crate::analysis::sink::{End, Sink};
+use crate::error::{Error, Result};
 use crate::estimate::Shape;
 use crate::io::h5md_write::{header, text_attr};
 use std::path::{Path, PathBuf};
@@ -22,11 +25,13 @@ struct Observable {
     std: Option<hdf5::Dataset>,
 }
 
+/// The H5MD results file of a run, a sink of its frames; it appears under its name only
+/// when the run finishes.
 pub struct H5Results {
-    file: hdf5::File,
-    path: PathBuf,
+    file: Option<hdf5::File>,
     observables: Vec<Observable>,
     rows: usize,
+    staged: Option<Staged>,
 }
 
 fn extents(shape: Shape) -> Vec<usize> {
@@ -100,23 +105,25 @@ impl Observable {
 }
 
 impl H5Results {
-    /// Creates the file at `path` (the caller's temporary name; it renames it when done).
-    pub fn create(path: &Path) -> hdf5::Result<H5Results> {
-        let file = hdf5::File::create(path)?;
-        header(&file)?;
-        file.create_group("observables")?;
-        Ok(H5Results { file, path: path.into(), observables: vec![], rows: 0 })
+    /// Creates the file under a temporary name beside `path`.
+    pub fn create(path: &Path) -> Result<H5Results> {
+        let staged = Staged::new(path)?;
+        let file = (|| {
+            let file = hdf5::File::create(staged.tmp())?;
+            header(&file)?;
+            file.create_group("observables")?;
+            Ok(file)
+        })()
+        .map_err(|e: hdf5::Error| fail(path, e))?;
+        Ok(H5Results { file: Some(file), observables: vec![], rows: 0, staged: Some(staged) })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn frame(&mut self, f: &FrameReport) -> hdf5::Result<()> {
+    fn append(&mut self, f: &FrameReport) -> hdf5::Result<()> {
+        let file = self.file.as_ref().expect("frames arrive before the file is finished");
         let step = f.info.step.unwrap_or(f.info.index as i64);
         let time = f.info.time.unwrap_or(step as f64);
         if self.rows == 0 {
-            let root = self.file.group("observables")?;
+            let root = file.group("observables")?;
             let time_unit = f.info.time.and(f.time_unit);
             self.observables.push(Observable::create(&root, "frame", Shape::Scalar, "", false, time_unit)?);
             for e in &f.result.estimates {
@@ -141,10 +148,27 @@ impl H5Results {
         Ok(())
     }
 
-    /// Flushes and closes the file.
-    pub fn finish(self) -> hdf5::Result<()> {
-        self.file.flush()?;
-        drop(self.observables);
-        self.file.close()
+    fn path(&self) -> PathBuf {
+        self.staged.as_ref().map_or_else(PathBuf::new, |s| s.path().into())
+    }
+}
+
+fn fail(path: &Path, e: hdf5::Error) -> Error {
+    Error::Output { path: path.into(), message: e.to_string() }
+}
+
+impl Sink for H5Results {
+    fn frame(&mut self, f: &FrameReport) -> Result<()> {
+        self.append(f).map_err(|e| fail(&self.path(), e))
+    }
+
+    /// Flushes and closes the file and renames it into place.
+    fn finish(&mut self, _end: &End) -> Result<()> {
+        let path = self.path();
+        let file = self.file.take().expect("a file finishes once");
+        file.flush().map_err(|e| fail(&path, e))?;
+        self.observables.clear();
+        file.close().map_err(|e| fail(&path, e))?;
+        self.staged.take().expect("a file finishes once").commit()
     }
 }

@@ -7,13 +7,18 @@
 //! kept apart from the Monte Carlo `std`. Non-finite numbers (e.g. no walk hit) are null.
 
 pub mod h5;
+pub mod staged;
 pub mod summary;
+pub mod write_back;
 
+use crate::analysis::sink::{End, Sink, Start};
 use crate::compute::FrameResult;
+use crate::error::{Error, Result};
 use crate::estimate::{Estimate, Shape};
 use crate::trajectory::FrameInfo;
 use crate::units::LengthUnit;
 use serde_json::{json, Map, Value};
+use staged::Destination;
 use std::io::Write;
 
 /// One computed frame with what is needed to report it.
@@ -24,6 +29,8 @@ pub struct FrameReport<'a> {
     /// Spheres in the body (the selected atoms).
     pub spheres: usize,
     pub result: &'a FrameResult,
+    /// Read back from the checkpoint rather than computed in this run.
+    pub from_checkpoint: bool,
 }
 
 fn shaped(values: &[f64], shape: Shape) -> Value {
@@ -193,18 +200,21 @@ fn table_frame(input: &str, f: &FrameReport) -> String {
 /// How results are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {
+    /// One JSON document (the contract in the README).
     Json,
+    /// A header and one row per frame.
     Csv,
+    /// A block per frame for a person to read, and the summary at the end.
     Table,
 }
 
 /// Results written frame by frame as they are computed, so memory does not grow with the
 /// trajectory and a run that stops early has written every frame it computed. The JSON
-/// document is `{"version", "input", "parameters", "frames": [...]}` and then the fields
-/// given to `finish` (the plan with the task times it saw, verification, ...), which are
-/// known only at the end.
-pub struct Report<W: Write> {
-    out: W,
+/// document is `{"version", "input", "parameters", "frames": [...]}` and then the footer's
+/// fields (the plan with the task times it saw, verification, ...), which are known only at
+/// the end.
+pub struct Report {
+    out: Option<Destination>,
     style: Style,
     input: String,
     frames: usize,
@@ -214,52 +224,72 @@ fn indent(text: &str, by: &str) -> String {
     text.lines().map(|l| format!("{by}{l}")).collect::<Vec<_>>().join("\n")
 }
 
-impl<W: Write> Report<W> {
-    /// `summary` opens a table (how the run is executed).
-    pub fn begin(mut out: W, style: Style, input: &str, parameters: Value, summary: &str) -> std::io::Result<Self> {
-        if style == Style::Table {
-            writeln!(out, "{summary}")?;
-        }
-        if style == Style::Json {
-            let head = json!({"version": env!("CARGO_PKG_VERSION"), "input": input, "parameters": parameters});
-            let text = serde_json::to_string_pretty(&head)?;
-            let open = text.strip_suffix("\n}").unwrap_or(&text);
-            write!(out, "{open},\n  \"frames\": [")?;
-        }
-        Ok(Report { out, style, input: input.into(), frames: 0 })
+impl Report {
+    /// A report in `style` to `out`; nothing is written before the run begins.
+    pub fn new(out: Destination, style: Style) -> Report {
+        Report { out: Some(out), style, input: String::new(), frames: 0 }
     }
 
-    pub fn frame(&mut self, f: &FrameReport) -> std::io::Result<()> {
+    fn write(&mut self, text: &str) -> Result<()> {
+        let out = self.out.as_mut().expect("a report is written only before it is finished");
+        out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| Error::Output { path: out.name(), message: e.to_string() })
+    }
+}
+
+impl Sink for Report {
+    fn begin(&mut self, start: &Start) -> Result<()> {
+        self.input = start.job.trajectory.path.display().to_string();
         match self.style {
+            Style::Table => self.write(&format!("{}\n", start.headline)),
             Style::Json => {
-                let text = serde_json::to_string_pretty(&frame_json(f))?;
-                write!(self.out, "{}\n{}", if self.frames == 0 { "" } else { "," }, indent(&text, "    "))?;
+                let head = json!({"version": env!("CARGO_PKG_VERSION"), "input": self.input, "parameters": start.parameters});
+                let text = serde_json::to_string_pretty(&head).expect("JSON values serialise");
+                let open = text.strip_suffix("\n}").unwrap_or(&text);
+                self.write(&format!("{open},\n  \"frames\": ["))
+            }
+            Style::Csv => Ok(()),
+        }
+    }
+
+    fn frame(&mut self, f: &FrameReport) -> Result<()> {
+        let text = match self.style {
+            Style::Json => {
+                let text = serde_json::to_string_pretty(&frame_json(f)).expect("JSON values serialise");
+                format!("{}\n{}", if self.frames == 0 { "" } else { "," }, indent(&text, "    "))
             }
             Style::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(vec![]);
-                if self.frames == 0 {
-                    w.write_record(csv_header(f))?;
+                let rows = if self.frames == 0 { vec![csv_header(f), csv_row(f)] } else { vec![csv_row(f)] };
+                for row in rows {
+                    w.write_record(row).expect("CSV rows write to memory");
                 }
-                w.write_record(csv_row(f))?;
-                self.out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
+                String::from_utf8(w.into_inner().expect("CSV rows write to memory")).expect("CSV of UTF-8 strings")
             }
-            Style::Table => self.out.write_all(table_frame(&self.input, f).as_bytes())?,
-        }
+            Style::Table => table_frame(&self.input, f),
+        };
+        self.write(&text)?;
         self.frames += 1;
-        self.out.flush()
+        Ok(())
     }
 
-    /// Closes the document with `footer`'s fields (JSON only) and hands the writer back.
-    pub fn finish(mut self, footer: &Map<String, Value>) -> std::io::Result<W> {
-        if self.style == Style::Json {
-            write!(self.out, "{}]", if self.frames == 0 { "" } else { "\n  " })?;
-            for (k, v) in footer {
-                write!(self.out, ",\n  {}: {}", serde_json::to_string(k)?, indent(&serde_json::to_string_pretty(v)?, "  ").trim_start())?;
+    /// Closes the document with the footer's fields (JSON), or the summary (table), and
+    /// commits the destination.
+    fn finish(&mut self, end: &End) -> Result<()> {
+        let mut tail = String::new();
+        match self.style {
+            Style::Json => {
+                tail += if self.frames == 0 { "]" } else { "\n  ]" };
+                for (k, v) in end.footer {
+                    let value = indent(&serde_json::to_string_pretty(v).expect("JSON values serialise"), "  ");
+                    tail += &format!(",\n  {}: {}", serde_json::to_string(k).expect("a key serialises"), value.trim_start());
+                }
+                tail += "\n}\n";
             }
-            writeln!(self.out, "\n}}")?;
+            Style::Table if !end.summary.is_empty() => tail += &end.summary.table(end.length_unit),
+            _ => {}
         }
-        self.out.flush()?;
-        Ok(self.out)
+        self.write(&tail)?;
+        self.out.take().expect("a report finishes once").commit()
     }
 }
 

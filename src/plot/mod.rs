@@ -5,7 +5,10 @@
 //! The font is bundled (DejaVu Sans, see DejaVuSans-LICENSE.txt) so that plots render the
 //! same on a cluster node without fontconfig or system fonts.
 
+use crate::analysis::sink::{End, Sink, Start};
 use crate::error::{Error, Result};
+use crate::estimate::Quantity;
+use crate::output::FrameReport;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -25,6 +28,58 @@ pub struct Series {
     pub title: String,
     pub unit: String,
     pub points: Vec<(f64, f64, f64)>,
+}
+
+/// The observables plotted: the ones that follow a molecule's conformation.
+const PLOTTED: [Quantity; 4] = [Quantity::HydrodynamicRadius, Quantity::IntrinsicViscosity, Quantity::RadiusOfGyration, Quantity::Volume];
+
+/// A run's observables plot, a sink of its frames: drawn when the run finishes, against
+/// time when the input has times, else against the frame index.
+pub struct Plot {
+    path: PathBuf,
+    x_is_time: bool,
+    time_unit: Option<String>,
+    series: Vec<Series>,
+}
+
+impl Plot {
+    /// A plot to `path` (.png or .svg), checked now so a bad name fails before any work.
+    pub fn new(path: &Path) -> Result<Plot> {
+        check_path(path)?;
+        Ok(Plot { path: path.into(), x_is_time: false, time_unit: None, series: vec![] })
+    }
+}
+
+impl Sink for Plot {
+    fn begin(&mut self, start: &Start) -> Result<()> {
+        let t = &start.job.trajectory;
+        self.x_is_time = start.job.frames.first().is_some_and(|&i| t.frames[i].time.is_some());
+        self.time_unit = t.time_unit.clone();
+        self.series = PLOTTED
+            .iter()
+            .map(|q| Series { title: q.name().replace('_', " "), unit: q.unit(&t.length_unit.name), points: vec![] })
+            .collect();
+        Ok(())
+    }
+
+    fn frame(&mut self, f: &FrameReport) -> Result<()> {
+        let x = if self.x_is_time { f.info.time.unwrap_or(f64::NAN) } else { f.info.index as f64 };
+        for (s, q) in self.series.iter_mut().zip(PLOTTED) {
+            if let Some(e) = f.result.get(q) {
+                s.points.push((x, e.value[0], e.std[0]));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _end: &End) -> Result<()> {
+        let x_label = match (self.x_is_time, &self.time_unit) {
+            (true, Some(u)) => format!("time [{u}]"),
+            (true, None) => "time".into(),
+            (false, _) => "frame".into(),
+        };
+        observables(&self.path, &x_label, &self.series)
+    }
 }
 
 /// Checks that a plot can be written to `path` (by extension), before any work is done.
