@@ -11,6 +11,12 @@
 //! blocks on a [`pool`] of threads until the stopping rule holds; [`estimate`] turns tallies
 //! into observables with jackknife uncertainties; [`output`] writes them.
 
+// Index loops over 3x3 tensors, Philox words and struct-of-arrays lanes mirror the
+// formulas they implement (and the WGSL shader that must agree with them); iterator chains
+// over two or three zipped arrays would hide which component meets which.
+#![allow(clippy::needless_range_loop)]
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod body;
 pub mod bvh;

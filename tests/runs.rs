@@ -235,7 +235,8 @@ fn json_csv_and_h5_outputs_read_back_with_the_same_numbers() {
     assert_eq!(tensor.shape(), vec![3, 3, 3]);
     let t = &frames[1]["gyration_tensor"]["value"];
     let read = tensor.read_raw::<f64>().unwrap();
-    assert_eq!(read[9 + 3 * 1 + 2], t[1][2].as_f64().unwrap(), "row-major (frame, row, column)");
+    let (frame, row, column) = (1, 1, 2);
+    assert_eq!(read[9 * frame + 3 * row + column], t[row][column].as_f64().unwrap(), "row-major (frame, row, column)");
     assert_eq!(file.dataset("observables/frame/value").unwrap().read_raw::<f64>().unwrap(), vec![0.0, 20.0, 47.0]);
     assert!(file.group("h5md").unwrap().attr("version").is_ok());
 }
