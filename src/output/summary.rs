@@ -37,15 +37,8 @@ const MINTIME: usize = 3;
 /// `None` with fewer than 2 samples or a constant series: there is no variance whose
 /// correlation could be estimated (pymbar raises there), and no standard error to correct.
 ///
-/// Cost: N - t multiply-adds per lag t, up to the first zero crossing t0, so about N t0; for a
-/// stationary series t0 is a few times g (about 2 g for an AR(1) series at 1e5 frames). The worst
-/// case is a series whose correlation does not decay within it (a drift, or a system caught
-/// in slow transitions, g of order N): t0 is then a fraction of N, up to N - 2 lags and
-/// N^2 / 2 multiply-adds. Measured (release): a linear drift of 1e5 frames, whose C(t)
-/// first crosses zero at t = 0.37 N, takes 0.7 s; 1e6 frames would take about a hundred
-/// times as long. Once per scalar observable and run, small against the walks that made the
-/// frames, and the estimate is then telling the truth: such frames are few independent
-/// samples.
+/// Cost: the lag products of all lags by one FFT, N log N whatever the series, so a million
+/// frames that never decorrelate take well under a second per observable.
 pub fn statistical_inefficiency(x: &[f64]) -> Option<f64> {
     let n = x.len();
     if n < 2 || x.iter().all(|&v| v == x[0]) {
@@ -55,9 +48,10 @@ pub fn statistical_inefficiency(x: &[f64]) -> Option<f64> {
     let mean = x.iter().sum::<f64>() / nf;
     let d: Vec<f64> = x.iter().map(|v| v - mean).collect();
     let variance = d.iter().map(|v| v * v).sum::<f64>() / nf;
+    let lagged = lag_products(&d);
     let mut g = 1.0;
     for t in 1..n - 1 {
-        let c = dot(&d[..n - t], &d[t..]) / ((n - t) as f64 * variance);
+        let c = lagged[t] / ((n - t) as f64 * variance);
         if c <= 0.0 && t > MINTIME {
             break;
         }
@@ -66,20 +60,22 @@ pub fn statistical_inefficiency(x: &[f64]) -> Option<f64> {
     Some(g.max(1.0))
 }
 
-/// A dot product in four independent lanes: one running sum is a chain of dependent adds
-/// that the compiler may not reorder, and the lanes make the worst case of
-/// [`statistical_inefficiency`] about three times faster (the order of the additions, and so
-/// the last bits of g, differ from a plain sum; nothing it is used for can see that).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a4.remainder().iter().zip(b4.remainder()).map(|(x, y)| x * y).sum();
-    let mut lanes = [0.0f64; 4];
-    for (x, y) in a4.zip(b4) {
-        for k in 0..4 {
-            lanes[k] += x[k] * y[k];
-        }
+/// For every lag t, sum_i d[i] d[i + t], by the FFT (the Wiener-Khinchin theorem on a
+/// zero-padded copy, so the products do not wrap around): N log N for all lags at once, where
+/// the direct sums cost N^2 / 2 for a series whose correlation never decays (a drift, slow
+/// transitions), minutes for a million frames.
+fn lag_products(d: &[f64]) -> Vec<f64> {
+    use rustfft::num_complex::Complex;
+    let m = (2 * d.len()).next_power_of_two();
+    let mut planner = rustfft::FftPlanner::<f64>::new();
+    let mut buffer: Vec<Complex<f64>> = d.iter().map(|&v| Complex::new(v, 0.0)).collect();
+    buffer.resize(m, Complex::new(0.0, 0.0));
+    planner.plan_fft_forward(m).process(&mut buffer);
+    for z in &mut buffer {
+        *z = Complex::new(z.norm_sqr(), 0.0);
     }
-    lanes.iter().sum::<f64>() + tail
+    planner.plan_fft_inverse(m).process(&mut buffer);
+    buffer[..d.len()].iter().map(|z| z.re / m as f64).collect()
 }
 
 /// One scalar's series over the frames, in frame order (g needs the order, not just moments).
