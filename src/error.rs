@@ -24,6 +24,14 @@ pub enum Error {
     /// An output that could not be written (a plot, an HDF5 result, a write-back).
     #[error("cannot write {}: {message}", path.display())]
     Output { path: PathBuf, message: String },
+    /// The reader of an output stopped reading it (a closed pipe): the run stops, keeping
+    /// what it committed, and a command-line driver ends quietly as Unix tools do.
+    #[error("{} was closed by its reader", path.display())]
+    OutputClosed { path: PathBuf },
+    /// The caller asked the run to stop (a signal, Ctrl-C in Python): the frames finished
+    /// before it are kept, as after any other stop.
+    #[error("interrupted")]
+    Interrupted,
     /// No usable GPU, or a body the GPU's f32 arithmetic cannot honour.
     #[error("GPU: {0}")]
     Gpu(String),
@@ -49,6 +57,35 @@ pub enum Error {
     /// written, so the difference can be examined).
     #[error("verification failed: {0}")]
     Verification(String),
+}
+
+impl Error {
+    /// Whether the run stopped because the caller asked it to, directly or after some frames.
+    pub fn is_interrupted(&self) -> bool {
+        match self {
+            Error::Interrupted => true,
+            Error::Stopped { error, .. } => error.is_interrupted(),
+            _ => false,
+        }
+    }
+
+    /// Whether the run stopped because its output's reader went away, directly or after
+    /// some frames.
+    pub fn is_output_closed(&self) -> bool {
+        match self {
+            Error::OutputClosed { .. } => true,
+            Error::Stopped { error, .. } => error.is_output_closed(),
+            _ => false,
+        }
+    }
+
+    /// An error writing `path`: a closed pipe is told apart, as it is no failure of the run.
+    pub fn writing(path: impl Into<PathBuf>, e: &std::io::Error) -> Error {
+        match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Error::OutputClosed { path: path.into() },
+            _ => Error::Output { path: path.into(), message: e.to_string() },
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -18,15 +18,28 @@ fn quiet_mesa_device_select() {
 fn main() -> std::process::ExitCode {
     quiet_mesa_device_select();
     let args = cli::Cli::parse();
+    let interrupt = cli::Interrupt::install();
     let result = match &args.command {
-        cli::Command::Run(run) => cli::run(run),
+        cli::Command::Run(run) => cli::run(run, &interrupt),
         cli::Command::Plan(plan) => cli::plan_command(plan),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // A reader that stopped reading (`trajwalk run ... | head`) ends the run as it ends
+        // Unix tools: quietly, with what the checkpoint holds kept.
+        Err(e) if e.downcast_ref::<trajwalk::Error>().is_some_and(trajwalk::Error::is_output_closed) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            cli::say!("error: {e:#}");
+            if !e.downcast_ref::<trajwalk::Error>().is_some_and(trajwalk::Error::is_interrupted) {
+                return std::process::ExitCode::FAILURE;
+            }
+            match &args.command {
+                cli::Command::Run(cli::RunArgs { checkpoint: Some(cp), .. }) => {
+                    cli::say!("the finished frames are committed to {}: run the same command again to compute the rest", cp.display())
+                }
+                _ => cli::say!("add --checkpoint FILE.sqlite to a run to resume it after an interruption"),
+            }
+            std::process::ExitCode::from(interrupt.exit_code())
         }
     }
 }

@@ -37,6 +37,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// How the frames are run. None of it changes a digit of a CPU result, only the speed.
 #[derive(Clone, Debug, Default)]
@@ -79,6 +81,7 @@ pub struct Analysis {
     job: Job,
     options: Options,
     checkpoint: Option<(PathBuf, bool)>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 /// What a finished run reports beside its frames.
@@ -144,7 +147,7 @@ impl Analysis {
     pub fn open(input: impl AsRef<Path>, options: Options) -> Result<Analysis> {
         let trajectory = Trajectory::open(input.as_ref(), &options.open)?;
         let job = Job::prepare(trajectory, &options.job)?;
-        Ok(Analysis { job, options, checkpoint: None })
+        Ok(Analysis { job, options, checkpoint: None, stop: None })
     }
 
     /// Commits every finished frame to the SQLite file at `path` and, when it already holds
@@ -152,6 +155,15 @@ impl Analysis {
     /// checkpoint of another job is refused with the list of what differs.
     pub fn checkpoint(mut self, path: impl Into<PathBuf>, fresh: bool) -> Analysis {
         self.checkpoint = Some((path.into(), fresh));
+        self
+    }
+
+    /// Stops the run when `flag` becomes true (a signal handler or Ctrl-C sets it): the
+    /// frame that finishes next is committed to the checkpoint, the sinks finish with the
+    /// frames delivered, and the run fails with [`Error::Interrupted`] inside
+    /// [`Error::Stopped`] (or alone, before the first frame). Frames in flight finish first.
+    pub fn stop_when(mut self, flag: Arc<AtomicBool>) -> Analysis {
+        self.stop = Some(flag);
         self
     }
 
@@ -242,6 +254,19 @@ impl Analysis {
         })
     }
 
+    /// Refuses outputs (the sinks' files and the checkpoint) that are an input's file or one
+    /// another's.
+    fn check_outputs(&self, sinks: &[&mut dyn Sink]) -> Result<()> {
+        let mut inputs = vec![("input", self.job.trajectory.path.as_path())];
+        inputs.extend(self.options.open.topology.as_deref().map(|p| ("topology", p)));
+        if let Some(Radii::Table { table, .. }) = &self.options.job.radii {
+            inputs.extend(Some(Path::new(&table.source)).filter(|p| p.is_file()).map(|p| ("radii file", p)));
+        }
+        let mut outputs: Vec<(&str, &Path)> = sinks.iter().filter_map(|s| s.target()).map(|p| ("output", p)).collect();
+        outputs.extend(self.checkpoint.as_ref().map(|(p, _)| ("checkpoint", p.as_path())));
+        crate::output::staged::check_distinct(&inputs, &outputs)
+    }
+
     /// Runs every selected frame, handing each to every sink in frame order.
     ///
     /// A frame that fails stops the run: the frames before it are still delivered and the
@@ -252,6 +277,7 @@ impl Analysis {
     pub fn run(&self, sinks: &mut [&mut dyn Sink]) -> Result<Completed> {
         let job = &self.job;
         let t = &job.trajectory;
+        self.check_outputs(sinks)?;
         let (checkpoint, resume) = match &self.checkpoint {
             Some((path, fresh)) => {
                 let (cp, resume) = Checkpoint::open(path, &checkpoint::identity(job)?, *fresh)?;
@@ -296,6 +322,7 @@ impl Analysis {
             sinks,
             stored: &stored,
             checkpoint: checkpoint.as_ref(),
+            stop: self.stop.as_deref(),
             cursor: 0,
             summary: Summary::default(),
             to_verify: verify::sample(&job.frames, self.options.verify).into_iter().collect(),
@@ -411,6 +438,7 @@ struct Delivery<'a, 's> {
     sinks: &'a mut [&'s mut dyn Sink],
     stored: &'a HashSet<usize>,
     checkpoint: Option<&'a Checkpoint>,
+    stop: Option<&'a AtomicBool>,
     /// Position in `job.frames` of the next frame to deliver.
     cursor: usize,
     summary: Summary,
@@ -427,6 +455,9 @@ impl Delivery<'_, '_> {
         let info = &self.job.trajectory.frames[index];
         if let Some(cp) = self.checkpoint {
             cp.record(info, &result)?;
+        }
+        if self.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            return Err(Error::Interrupted);
         }
         self.deliver(index, result, false)
     }

@@ -70,6 +70,12 @@ pub trait Sink {
     fn finish(&mut self, _end: &End) -> Result<()> {
         Ok(())
     }
+
+    /// The file this sink creates or replaces, if any: a run refuses to start when it is an
+    /// input or another output's file, so no result is ever written over the trajectory.
+    fn target(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// A closure is a sink of frames: the simplest way for a program to see each result.

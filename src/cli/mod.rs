@@ -1,7 +1,47 @@
 //! The command line: `trajwalk run INPUT [options]` and `trajwalk plan INPUT [options]`.
 
+/// A line on stderr that cannot fail: a batch job whose log is full, or a closed stderr,
+/// must not turn a finished run into a panic (exit 101) or hide the run's own exit code.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 mod run;
 pub use run::run;
+
+/// SIGINT and SIGTERM ask the run to stop: the frames finished are written and committed,
+/// and the process exits with 128 + the signal (130, 143) as shells expect. A second signal
+/// ends the process at once (a frame may take minutes); its temporary files are then removed
+/// by the next run to the same output.
+pub struct Interrupt {
+    /// Set by the first signal; the analysis stops when it is.
+    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    signal: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Interrupt {
+    /// Installs the handlers; a failure to install leaves the signals' default behaviour.
+    pub fn install() -> Interrupt {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let i = Interrupt { stop: Default::default(), signal: Default::default() };
+        for sig in [SIGINT, SIGTERM] {
+            // The shutdown goes first, so that it is armed only by the flag the first signal sets.
+            let _ = signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, i.stop.clone());
+            let _ = signal_hook::flag::register_usize(sig, i.signal.clone(), sig as usize);
+            let _ = signal_hook::flag::register(sig, i.stop.clone());
+        }
+        i
+    }
+
+    /// The exit code for a run the signal stopped: 128 + its number.
+    pub fn exit_code(&self) -> u8 {
+        (128 + self.signal.load(std::sync::atomic::Ordering::SeqCst).min(127)) as u8
+    }
+}
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -31,9 +71,12 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Compute every observable of every selected frame of the input and print them.
+    // Negative numbers are values (`--radius -1`), so each option's own check answers.
+    #[command(allow_negative_numbers = true)]
     Run(RunArgs),
     /// Profile a few frames and print every strategy's predicted time and memory, the choice
     /// and the reason, without running (with --measure, also run each on a sample).
+    #[command(allow_negative_numbers = true)]
     Plan(PlanArgs),
 }
 
@@ -106,6 +149,11 @@ fn count(s: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
+/// A count that fits a usize (frames, workers, threads), with the same message as `count`.
+fn whole(s: &str) -> Result<usize, String> {
+    count(s).and_then(|v| usize::try_from(v).map_err(|_| format!("'{s}' is too large")))
+}
+
 fn batch(s: &str) -> Result<u64, String> {
     match count(s)? {
         0 => Err("a batch needs at least one walk or sample".into()),
@@ -163,13 +211,13 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     pub radius_scale: f64,
     /// First frame (position in the input's sequence).
-    #[arg(long, conflicts_with = "frames")]
+    #[arg(long, conflicts_with = "frames", value_parser = whole)]
     pub start: Option<usize>,
     /// Frame to stop before.
-    #[arg(long, conflicts_with = "frames")]
+    #[arg(long, conflicts_with = "frames", value_parser = whole)]
     pub stop: Option<usize>,
     /// Every STEP-th frame.
-    #[arg(long, conflicts_with = "frames")]
+    #[arg(long, conflicts_with = "frames", value_parser = whole)]
     pub step: Option<usize>,
     /// Exactly these frames, e.g. 0,49,97.
     #[arg(long, value_parser = list, value_name = "F[,F...]")]
@@ -187,17 +235,17 @@ pub struct RunArgs {
     #[arg(long, default_value = "1e6", value_parser = count)]
     pub interior: u64,
     /// Seed of the random streams; with the frame and walk index it fixes every number drawn.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = count)]
     pub seed: u64,
     /// How to run the frames; auto profiles a few frames and picks the fastest.
     #[arg(long, value_enum, default_value = "auto")]
     pub strategy: StrategyArg,
     /// Frames computed at once (frames and hybrid strategies). Default: the planner's.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = whole)]
     pub workers: Option<usize>,
     /// Threads per frame's walks. Default: the planner's. Results are identical for any
     /// strategy, worker and thread count.
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", value_parser = whole)]
     pub threads: Option<usize>,
     /// The GPU adapter to use: a case-insensitive part of its name (see `WGPU_BACKEND` to
     /// restrict the backends searched).
@@ -213,7 +261,7 @@ pub struct RunArgs {
     pub max_memory: Option<u64>,
     /// After the run, recompute N sampled frames with the serial reference and compare
     /// bit for bit; a difference is an error.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = whole)]
     pub verify: usize,
     /// Hit distance; default 1e-6 x ZENO's bounding radius (the input's ST overrides the default).
     #[arg(long)]

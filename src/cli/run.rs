@@ -1,7 +1,7 @@
 //! `trajwalk run`: the options turned into an [`Analysis`] and its sinks, and what a person
 //! at a terminal is told on stderr while it runs.
 
-use super::{Format, RunArgs};
+use super::{say, Format, RunArgs};
 use anyhow::{bail, Result};
 use trajwalk::analysis::{End, Sink, Start};
 use trajwalk::output::h5::H5Results;
@@ -11,7 +11,7 @@ use trajwalk::output::{FrameReport, Report, Style};
 use trajwalk::plot::Plot;
 use trajwalk::progress::{self, Progress};
 
-pub fn run(args: &RunArgs) -> Result<()> {
+pub fn run(args: &RunArgs, interrupt: &super::Interrupt) -> Result<()> {
     let format = args.format();
     if format == Format::H5 && args.out.is_none() {
         bail!("--format h5 writes a file: give --out FILE.h5");
@@ -26,6 +26,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if let Some(path) = &args.checkpoint {
         analysis = analysis.checkpoint(path, args.fresh);
     }
+    analysis = analysis.stop_when(interrupt.stop.clone());
     let mut progress = Progress::new(progress::wanted(args.quiet));
     let mut report = match format {
         Format::Json => Some(Style::Json),
@@ -49,12 +50,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let outcome = analysis.run(&mut sinks);
     if let (Some(w), false) = (&write_back, args.quiet) {
         if w.datasets() > 0 {
-            eprintln!(
-                "wrote {} observable datasets of {} frames into {}",
-                w.datasets(),
-                w.frames(),
-                analysis.job().trajectory.path.display()
-            );
+            say!("wrote {} observable datasets of {} frames into {}", w.datasets(), w.frames(), analysis.job().trajectory.path.display());
         }
     }
     outcome?;
@@ -72,14 +68,14 @@ impl Sink for Console {
     fn begin(&mut self, start: &Start) -> trajwalk::Result<()> {
         if let (Some(path), false) = (start.checkpoint, self.quiet) {
             let total = start.job.frames.len();
-            eprintln!(
+            say!(
                 "checkpoint {}: {} of {total} selected frames already finished, {} to compute",
                 path.display(),
                 start.frames_stored,
                 total - start.frames_stored
             );
             for (frame, error) in start.failed_before {
-                eprintln!("  frame {frame} failed last time ({error}); computing it again");
+                say!("  frame {frame} failed last time ({error}); computing it again");
             }
         }
         Ok(())
@@ -91,10 +87,10 @@ impl Sink for Console {
 
     fn finish(&mut self, end: &End) -> trajwalk::Result<()> {
         if self.summary_on_stderr && !self.quiet && !end.summary.is_empty() {
-            eprint!("{}", end.summary.table(end.length_unit));
+            say!("{}", end.summary.table(end.length_unit).trim_end());
         }
         if end.unconverged > 0 {
-            eprintln!(
+            say!(
                 "warning: the target relative std was not reached within the walk cap in {} frame(s); raise --walks or --interior",
                 end.unconverged
             );

@@ -171,4 +171,8 @@ impl Sink for H5Results {
         file.close().map_err(|e| fail(&path, e))?;
         self.staged.take().expect("a file finishes once").commit()
     }
+
+    fn target(&self) -> Option<&Path> {
+        self.staged.as_ref().map(Staged::path)
+    }
 }

@@ -232,7 +232,7 @@ impl Report {
 
     fn write(&mut self, text: &str) -> Result<()> {
         let out = self.out.as_mut().expect("a report is written only before it is finished");
-        out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| Error::Output { path: out.name(), message: e.to_string() })
+        out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| Error::writing(out.name(), &e))
     }
 }
 
@@ -290,6 +290,13 @@ impl Sink for Report {
         }
         self.write(&tail)?;
         self.out.take().expect("a report finishes once").commit()
+    }
+
+    fn target(&self) -> Option<&std::path::Path> {
+        match &self.out {
+            Some(Destination::File { staged, .. }) => Some(staged.path()),
+            _ => None,
+        }
     }
 }
 

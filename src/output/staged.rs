@@ -15,12 +15,25 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Reserves a temporary name beside `path`; nothing is created yet.
+    /// Reserves a temporary name beside `path`; nothing is created yet. A target that exists
+    /// and is not a regular file (a FIFO, a device, a directory) is refused: the rename would
+    /// replace it with a regular file. Temporary files that killed runs left for the same
+    /// target are removed.
     pub fn new(path: &Path) -> Result<Staged> {
+        let fail = |message: &str| Error::Output { path: path.into(), message: message.into() };
+        if let Ok(m) = std::fs::metadata(path) {
+            if !m.is_file() {
+                return Err(fail(
+                    "exists and is not a regular file (a FIFO, a device or a directory); results are written under a temporary \
+                     name and renamed into place, which would replace it: give a file name",
+                ));
+            }
+        }
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = path.file_name().ok_or_else(|| Error::Output { path: path.into(), message: "is not a file name".into() })?;
+        let name = path.file_name().ok_or_else(|| fail("is not a file name"))?.to_string_lossy().into_owned();
         let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-        let tmp = dir.join(format!(".{}.tmp{}{ext}", name.to_string_lossy(), std::process::id()));
+        remove_stale(dir, &name, &ext);
+        let tmp = dir.join(temporary_name(&name, std::process::id(), &ext));
         Ok(Staged { path: path.into(), tmp, committed: false })
     }
 
@@ -39,6 +52,70 @@ impl Staged {
         std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::Output { path: self.path.clone(), message: e.to_string() })?;
         self.committed = true;
         Ok(())
+    }
+}
+
+/// What makes two paths the same file: device and inode for a file that exists (so a link,
+/// `./x` and `../d/x` are caught, not only equal names), else the directory and the name it
+/// will have.
+#[derive(PartialEq, Eq)]
+enum FileId {
+    Inode(u64, u64),
+    Future(PathBuf, std::ffi::OsString),
+}
+
+fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    if let Ok(m) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        return Some(FileId::Inode(m.dev(), m.ino()));
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Some(FileId::Future(std::fs::canonicalize(dir).ok()?, path.file_name()?.to_owned()))
+}
+
+/// Refuses an output that is the same file as an input (the trajectory, its topology, a radii
+/// file) or as another output, before anything is written: either would lose data.
+/// Each path comes with what it is, for the message.
+pub fn check_distinct(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Result<()> {
+    let ids: Vec<Option<FileId>> = outputs.iter().map(|(_, p)| file_id(p)).collect();
+    for (k, (what, path)) in outputs.iter().enumerate() {
+        let Some(id) = &ids[k] else { continue };
+        let clash = inputs
+            .iter()
+            .find(|(_, input)| file_id(input).as_ref() == Some(id))
+            .or_else(|| outputs[..k].iter().zip(&ids).find(|(_, other)| other.as_ref() == Some(id)).map(|(o, _)| o));
+        if let Some((other, other_path)) = clash {
+            return Err(Error::Output {
+                path: path.to_path_buf(),
+                message: format!("the {what} is the same file as the {other} {}: refusing to write over it", other_path.display()),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn temporary_name(name: &str, pid: u32, ext: &str) -> String {
+    format!(".{name}.tmp{pid}{ext}")
+}
+
+/// Removes `.NAME.tmpPID.EXT` files in `dir` whose process is gone (a SIGKILL, a power cut):
+/// nothing else would, and each can hold a large part of a result. Only where /proc tells
+/// which processes live; a file whose process may still run is left alone.
+fn remove_stale(dir: &Path, name: &str, ext: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.tmp");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = file.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(ext)).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid.filter(|&p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()) {
+            if file == temporary_name(name, pid, ext) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -87,7 +164,7 @@ impl Destination {
     /// Flushes everything and, for a file, syncs it and renames it into place.
     pub fn commit(self) -> Result<()> {
         let name = self.name();
-        let fail = |e: std::io::Error| Error::Output { path: name.clone(), message: e.to_string() };
+        let fail = |e: std::io::Error| Error::writing(name.clone(), &e);
         match self {
             Destination::Stdout(mut w) => w.flush().map_err(fail),
             Destination::Writer(mut w) => w.flush().map_err(fail),

@@ -80,6 +80,10 @@ impl Sink for Plot {
         };
         observables(&self.path, &x_label, &self.series)
     }
+
+    fn target(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
 }
 
 /// Checks that a plot can be written to `path` (by extension), before any work is done.
