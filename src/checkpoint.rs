@@ -30,6 +30,8 @@ const SCHEMA: &str = "1";
 /// Named values that must match for a checkpoint to be reused (`input.path`, `walks`, ...).
 pub type Identity = BTreeMap<String, String>;
 
+/// An open checkpoint file: one row per frame keyed by its seed key, each write its own
+/// commit, so a kill loses only the frames in flight.
 pub struct Checkpoint {
     conn: Connection,
     path: PathBuf,

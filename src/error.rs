@@ -4,30 +4,65 @@
 
 use std::path::PathBuf;
 
+/// Everything the library can fail with; each variant carries what its message needs to
+/// point the user at the culprit.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The io error is part of the message rather than a `source`, so that it is printed
     /// once by callers that print error chains.
     #[error("cannot read {}: {error}", path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        /// The file that could not be opened, read or inspected.
+        path: PathBuf,
+        /// The operating system's reason.
+        error: std::io::Error,
+    },
+    /// A line of a text input (PDB, .bod, a radii table) that cannot be understood.
     #[error("{}, line {line}: {message}", path.display())]
-    Parse { path: PathBuf, line: usize, message: String },
+    Parse {
+        /// The text file.
+        path: PathBuf,
+        /// 1-based, as an editor counts lines.
+        line: usize,
+        /// What is wrong with the line.
+        message: String,
+    },
     /// A problem with an input file that is not tied to one line: a missing dataset,
     /// a shape that disagrees with the topology, an unknown unit, NaN coordinates.
     #[error("{}: {message}", path.display())]
-    Input { path: PathBuf, message: String },
+    Input {
+        /// The input file.
+        path: PathBuf,
+        /// What is wrong, naming the dataset or frame where one is at fault.
+        message: String,
+    },
+    /// Spheres that cannot make a walkable body: none at all, centres and radii that
+    /// disagree in number, a non-finite coordinate, or a radius too small against the body.
     #[error("invalid body: {0}")]
     Body(String),
     /// A checkpoint that cannot be used: unreadable, damaged, or made for another run.
     #[error("checkpoint {}: {message}", path.display())]
-    Checkpoint { path: PathBuf, message: String },
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why it cannot be used; for a mismatch, which part of the run differs.
+        message: String,
+    },
     /// An output that could not be written (a plot, an HDF5 result, a write-back).
     #[error("cannot write {}: {message}", path.display())]
-    Output { path: PathBuf, message: String },
+    Output {
+        /// The output file.
+        path: PathBuf,
+        /// The writer's reason.
+        message: String,
+    },
     /// The reader of an output stopped reading it (a closed pipe): the run stops, keeping
     /// what it committed, and a command-line driver ends quietly as Unix tools do.
     #[error("{} was closed by its reader", path.display())]
-    OutputClosed { path: PathBuf },
+    OutputClosed {
+        /// The output whose reader went away (`stdout` for a pipe).
+        path: PathBuf,
+    },
     /// The caller asked the run to stop (a signal, Ctrl-C in Python): the frames finished
     /// before it are kept, as after any other stop.
     #[error("interrupted")]
@@ -35,6 +70,8 @@ pub enum Error {
     /// No usable GPU, or a body the GPU's f32 arithmetic cannot honour.
     #[error("GPU: {0}")]
     Gpu(String),
+    /// An option, or a combination of options, that cannot be honoured; the message names
+    /// the command-line flag where there is one, for library callers and CLI users alike.
     #[error("invalid option: {0}")]
     Option(String),
     /// A run that stopped on an error after delivering some frames: those were written (and
@@ -88,4 +125,5 @@ impl Error {
     }
 }
 
+/// The library's result, with [`Error`] unless another error type is named.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -20,14 +20,22 @@ use std::ops::Range;
 /// What the user asked for, before it is checked against the input.
 #[derive(Clone, Debug)]
 pub struct JobOptions {
+    /// An atom selection (see [`crate::select`]); None selects every atom.
     pub select: Option<String>,
     /// None: the input's own radii (.bod), else Bondi by element.
     pub radii: Option<Radii>,
+    /// Multiplies every radius, the .bod file's own included; must be positive.
     pub radius_scale: f64,
+    /// Make molecules whole across the periodic box before building a body; frames without
+    /// a cell are used as they are either way.
     pub unwrap: bool,
+    /// Which frames of the input's sequence to compute.
     pub frames: FrameSelection,
+    /// Launch sphere and skin; for a .bod input, unset values come from its RLAUNCH and ST.
     pub body: BodyOptions,
+    /// Walks, interior samples, seed and stopping rule, checked in [`Job::prepare`].
     pub sampling: Sampling,
+    /// Solution conditions from the command line; they override a .bod file's.
     pub conditions: Conditions,
 }
 
@@ -56,8 +64,11 @@ const MAX_CHUNK_FRAMES: usize = 256;
 /// Chunks read ahead of the compute.
 pub const READ_AHEAD: usize = 2;
 
+/// A checked, settled job, shared by every worker; each opens its own readers from
+/// `trajectory`.
 #[derive(Clone, Debug)]
 pub struct Job {
+    /// The opened input.
     pub trajectory: Trajectory,
     /// Selected atoms, ascending indices into the input's atoms.
     pub atoms: Vec<usize>,
@@ -66,15 +77,24 @@ pub struct Job {
     pub read: Range<usize>,
     /// The selected atoms' topology (names and bonds), for the unwrap.
     pub topology: Topology,
+    /// One radius per selected atom, in `atoms`' order and the input's length unit, scaled.
     pub radii: Vec<f64>,
+    /// Indices into the input's sequence, in the order results are delivered (a `--frames`
+    /// list keeps its own order).
     pub frames: Vec<usize>,
+    /// Whether frames with a cell are made whole before their body is built.
     pub unwrap: bool,
+    /// Body options, with a .bod file's RLAUNCH and ST where the options left them unset.
     pub body: BodyOptions,
+    /// Validated sampling options.
     pub sampling: Sampling,
+    /// The conditions in force: the command line's over a .bod file's.
     pub conditions: Conditions,
 }
 
 impl Job {
+    /// Checks `opts` against the input and settles atoms, radii and frames, so that a bad
+    /// selection, radius or frame range fails before any walk runs.
     pub fn prepare(trajectory: Trajectory, opts: &JobOptions) -> Result<Job> {
         opts.sampling.validate()?;
         let all = &trajectory.topology;

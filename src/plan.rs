@@ -36,34 +36,53 @@ const TASK_OVERHEAD_SECONDS: f64 = 2e-4;
 /// What the probe measured.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Profile {
+    /// Frames probed: up to 3, the job's first, middle and last.
     pub frames_sampled: usize,
+    /// One thread's seconds per walk, over the sampled frames.
     pub seconds_per_walk: f64,
+    /// One thread's seconds per interior sample, over the sampled frames.
     pub seconds_per_interior_sample: f64,
     /// Building a body (selection, unwrap, launch sphere, BVH), per frame.
     pub body_seconds: f64,
+    /// Seconds to read one frame on its own (a one-frame chunk, so at least what a frame
+    /// costs in a larger chunk).
     pub read_seconds_per_frame: f64,
     /// Coordinates read per frame, as f64.
     pub bytes_per_frame: usize,
+    /// Estimated memory of one body (spheres and BVH), from the last sampled frame.
     pub body_bytes: usize,
+    /// Cores the thread-scaling probe ran on, which `speedup` extrapolates from.
     pub cores: usize,
     /// Measured speedup of one frame's walks on all cores over one thread.
     pub thread_speedup: f64,
     /// Walks and interior samples a frame is expected to need (the target rsd predicted
     /// from the probe's own rsd, or the fixed counts).
     pub walks_per_frame: u64,
+    /// Interior samples a frame is expected to need, likewise.
     pub interior_per_frame: u64,
     /// Memory the process held when the plan was made.
     pub baseline_bytes: u64,
+    /// Wall time of the whole probe, reading and the scaling run included.
     pub probe_seconds: f64,
 }
 
+/// One shape the planner predicted, kept so the choice can be shown and checked against
+/// a measured run (`plan --measure`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Candidate {
+    /// The kind the shape is (see [`Kind::of`]), or `Gpu`.
     pub strategy: Kind,
+    /// K: frames in flight at once.
     pub workers: usize,
+    /// M: threads that share each frame's walks.
     pub threads: usize,
+    /// Frames per task: the coordinate-bytes limit for one worker; for several, enough that
+    /// a task outlasts its overhead while each worker still gets several tasks.
     pub chunk_frames: usize,
+    /// Wall time predicted for the job's frames, the probe excluded.
     pub predicted_seconds: f64,
+    /// Peak resident memory predicted, the process's baseline included; what
+    /// `--max-memory` is compared with.
     pub predicted_memory_bytes: u64,
 }
 
@@ -71,8 +90,11 @@ pub struct Candidate {
 /// this body, and the fixed cost of one batch (upload, launch, readback).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GpuCost {
+    /// Device seconds per walk once the device is full (the slope of dispatch timings).
     pub seconds_per_walk: f64,
+    /// Device seconds per interior sample, measured the same way.
     pub seconds_per_interior_sample: f64,
+    /// Fixed seconds of one dispatch whatever its size (the intercept of the walk timings).
     pub seconds_per_batch: f64,
     /// Walks and samples the GPU strategy puts in one batch.
     pub items_per_batch: u64,
@@ -82,32 +104,51 @@ pub struct GpuCost {
 /// probed), and why it is not a candidate otherwise.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct GpuOption {
+    /// The adapter; None when none could be found.
     pub info: Option<GpuInfo>,
+    /// None when the adapter was not probed (a software adapter the user did not ask for)
+    /// or the probe failed: then the GPU is no candidate.
     pub cost: Option<GpuCost>,
+    /// Why `cost` is None, quoted in the plan's reason; None when the GPU was measured.
     pub note: Option<String>,
 }
 
+/// The planner's choice with its evidence, so a user can see why it was made.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Plan {
+    /// The chosen candidate's kind.
     pub strategy: Kind,
+    /// The chosen candidate's K.
     pub workers: usize,
+    /// The chosen candidate's M.
     pub threads: usize,
+    /// The chosen candidate's frames per task.
     pub chunk_frames: usize,
+    /// One sentence for the user: a frame's cost, the prediction, how much faster than the
+    /// best other strategy, and what was left out (memory cap, GPU).
     pub reason: String,
+    /// What the probe measured.
     pub profile: Profile,
+    /// Every shape predicted, including those over `--max-memory`.
     pub candidates: Vec<Candidate>,
     /// The adapter the machine offers (null without one), whether or not it was chosen.
     pub gpu: Option<GpuInfo>,
+    /// What the GPU probe measured; None when it did not run or failed.
     pub gpu_cost: Option<GpuCost>,
 }
 
 /// What the user fixed: a strategy, a worker or thread count, a memory cap.
 #[derive(Clone, Debug, Default)]
 pub struct Constraints {
+    /// Only shapes of this kind (`threads` with `--threads 1` accepts the serial shape).
     pub strategy: Option<Kind>,
+    /// A fixed K; None lets the planner choose.
     pub workers: Option<usize>,
+    /// A fixed M; None lets the planner choose.
     pub threads: Option<usize>,
+    /// Bytes of resident memory a candidate may be predicted to use, baseline included.
     pub max_memory: Option<u64>,
+    /// Cores to plan for: shapes K x M up to this many (a forced shape may exceed it).
     pub cores: usize,
     /// The GPU this machine offers, as probed.
     pub gpu: GpuOption,

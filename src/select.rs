@@ -52,6 +52,8 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Parses a selection once, so that its errors come before any frame is read; an
+    /// unknown word or a dangling operator is an [`Error::Option`] quoting the text.
     pub fn parse(text: &str) -> Result<Selection> {
         let spaced = text.replace('(', " ( ").replace(')', " ) ");
         let tokens: Vec<&str> = spaced.split_whitespace().collect();
@@ -66,6 +68,7 @@ impl Selection {
         Ok(Selection { text: text.into(), expr })
     }
 
+    /// The selection as the user wrote it, for messages.
     pub fn text(&self) -> &str {
         &self.text
     }

@@ -8,6 +8,8 @@ use std::ops::Range;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread::JoinHandle;
 
+/// Frames read ahead by a background thread, in chunk order; dropping the stream stops
+/// and joins the thread.
 pub struct FrameStream {
     rx: Option<Receiver<Result<Vec<Frame>>>>,
     current: std::vec::IntoIter<Frame>,

@@ -51,19 +51,28 @@ pub fn guess_element(name: &str, resname: &str) -> Option<&'static str> {
     element_symbol(&letters[..1])
 }
 
+/// One atom's identity as the file gives it; readers leave what their format lacks empty.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Atom {
+    /// The atom name as the file gives it, trimmed; for element-only topologies the element
+    /// symbol, or empty.
     pub name: String,
     /// Force-field atom type, when the format carries one.
     pub atom_type: String,
+    /// The canonical symbol; None when the file gives none and none can be guessed.
     pub element: Option<&'static str>,
+    /// Residue name as written; selections compare it without regard to case.
     pub resname: String,
+    /// Residue number as the file numbers it (0 when it gives none); not unique across chains.
     pub resid: i64,
+    /// Chain identifier; empty when the format has none.
     pub chain: String,
 }
 
+/// The atoms of a frame in file order, and the bonds the periodic unwrap follows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Topology {
+    /// One per atom of a frame, in the coordinates' order.
     pub atoms: Vec<Atom>,
     /// Pairs of atom indices.
     pub bonds: Vec<[usize; 2]>,
@@ -77,10 +86,13 @@ impl Topology {
         Topology { atoms, bonds: vec![] }
     }
 
+    /// Atoms per frame.
     pub fn len(&self) -> usize {
         self.atoms.len()
     }
 
+    /// Whether there are no atoms; the H5MD, PDB and .bod readers refuse such inputs, the
+    /// wepy reader does not check.
     pub fn is_empty(&self) -> bool {
         self.atoms.is_empty()
     }

@@ -18,8 +18,11 @@ use std::sync::Arc;
 /// Where a frame of a weighted-ensemble (wepy) run comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct WepyLabel {
+    /// The run, as its `/runs/R` group is numbered.
     pub run: u64,
+    /// The trajectory (walker) within the run.
     pub traj: u64,
+    /// The cycle: the frame's row in that trajectory's datasets.
     pub cycle: u64,
 }
 
@@ -32,8 +35,11 @@ pub struct FrameInfo {
     /// (run, traj, cycle) packed as run << 48 | traj << 32 | cycle, so a frame's numbers do
     /// not change when other runs are selected.
     pub key: u64,
+    /// The MD step the file records, None when it records none (PDB, .bod); for wepy the cycle.
     pub step: Option<i64>,
+    /// Simulation time in the trajectory's `time_unit`; None when the file stores none.
     pub time: Option<f64>,
+    /// Where the frame sits in a wepy file, for write-back; None for other formats.
     pub wepy: Option<WepyLabel>,
 }
 
@@ -44,6 +50,7 @@ pub struct Segment {
     pub dataset: String,
     /// Index of its first frame in the sequence.
     pub first: usize,
+    /// How many frames of the sequence it holds.
     pub frames: usize,
 }
 
@@ -51,9 +58,13 @@ pub struct Segment {
 /// one HDF5 hyperslab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Chunk {
+    /// Index into `Trajectory::segments`.
     pub segment: usize,
+    /// The first frame, counted within the segment, not the sequence.
     pub start: usize,
+    /// Spacing of the frames within the segment, at least 1.
     pub step: usize,
+    /// Frames in the chunk, at least 1.
     pub count: usize,
 }
 
@@ -61,7 +72,10 @@ pub struct Chunk {
 /// reader was opened with.
 #[derive(Clone, Debug)]
 pub struct Frame {
+    /// Which frame of the sequence this is.
     pub info: FrameInfo,
+    /// One per atom of the reader's atom range: `positions[0]` is the range's first atom,
+    /// not atom 0 of the topology.
     pub positions: Vec<[f64; 3]>,
     /// Periodic cell, rows are the cell vectors; None when the file has no periodic box.
     pub cell: Option<[[f64; 3]; 3]>,
@@ -69,18 +83,26 @@ pub struct Frame {
 
 /// Reads chunks of frames through its own file handle.
 pub trait FrameReader: Send {
+    /// The chunk's frames in order; an error ends the chunk (no partial result).
     fn read_chunk(&mut self, chunk: &Chunk) -> Result<Vec<Frame>>;
 }
 
+/// Which reader an input needs, with what was worked out about the file at open.
 #[derive(Clone, Debug)]
 pub enum Format {
+    /// H5MD (an HDF5 file with `/particles`).
     H5md(h5md::Layout),
+    /// WepyHDF5 (an HDF5 file with `/runs` and `/topology`).
     Wepy(wepy::Layout),
+    /// PDB, one frame per MODEL.
     Pdb(pdb::Layout),
+    /// A ZENO .bod body: one frame, parsed at open and kept in memory (bodies are small),
+    /// shared by every reader.
     Bod(Arc<BodInput>),
 }
 
 impl Format {
+    /// The name outputs and the checkpoint record the format by; write-back checks for `wepy`.
     pub fn name(&self) -> &'static str {
         match self {
             Format::H5md(_) => "h5md",
@@ -100,6 +122,8 @@ pub struct OpenOptions {
     pub group: Option<String>,
     /// wepy runs and trajectories; None means all, in order.
     pub runs: Option<Vec<u64>>,
+    /// wepy trajectories, looked for in every selected run (each must have them all);
+    /// None means all, in order.
     pub trajs: Option<Vec<u64>>,
     /// The coordinates' unit when the file does not say.
     pub length_unit: Option<String>,
@@ -107,15 +131,23 @@ pub struct OpenOptions {
     pub no_cell: bool,
 }
 
+/// An opened input. Cheap to clone and send to workers: the frame table and topology are
+/// shared, and no file handle is held.
 #[derive(Clone, Debug)]
 pub struct Trajectory {
+    /// The input file; each reader reopens it.
     pub path: PathBuf,
+    /// How to read it.
     pub format: Format,
+    /// Every atom of a frame, before any selection; from `--topology` when given.
     pub topology: Arc<Topology>,
+    /// The datasets the sequence is made of, in sequence order (one for H5MD, PDB and .bod).
     pub segments: Vec<Segment>,
+    /// Every frame of the sequence, in order: `frames[i].index == i`.
     pub frames: Arc<Vec<FrameInfo>>,
     /// The unit positions are delivered in: Angstrom for molecular formats, HUNITS for .bod.
     pub length_unit: LengthUnit,
+    /// The unit of `FrameInfo::time` as the file names it (H5MD only); None when unknown.
     pub time_unit: Option<String>,
 }
 
@@ -181,14 +213,19 @@ impl Trajectory {
         Ok(t)
     }
 
+    /// Frames in the whole sequence, before any frame selection.
     pub fn len(&self) -> usize {
         self.frames.len()
     }
 
+    /// Whether the sequence has no frames; the readers refuse such inputs at open, so an
+    /// opened trajectory never is.
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
 
+    /// A new reader with its own file handle, delivering only atoms `atoms` (indices into
+    /// `topology`) of each frame: each worker and each read-ahead stream opens its own.
     pub fn reader(&self, atoms: Range<usize>) -> Result<Box<dyn FrameReader>> {
         Ok(match &self.format {
             Format::H5md(l) => Box::new(h5md::Reader::new(self, l, atoms)?),
@@ -251,7 +288,16 @@ impl FrameReader for BodReader {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FrameSelection {
-    Slice { start: Option<usize>, stop: Option<usize>, step: usize },
+    /// `start:stop:step` over the sequence, ascending.
+    Slice {
+        /// The first frame; None for 0.
+        start: Option<usize>,
+        /// One past the last frame; None for the end of the sequence, and beyond it is an error.
+        stop: Option<usize>,
+        /// Every `step`-th frame from `start`; at least 1.
+        step: usize,
+    },
+    /// Exactly these frames, in this order (results follow it); no frame twice.
     List(Vec<usize>),
 }
 

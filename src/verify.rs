@@ -12,17 +12,25 @@ use std::collections::BTreeMap;
 /// The largest difference found, relative to the reference value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Worst {
+    /// Sequence index of the frame.
     pub frame: usize,
+    /// The quantity's output name; `walks` when only the walk, sample or hit counts differ.
     pub quantity: String,
+    /// |got - reference| / |reference| (absolute when the reference is 0, infinite for NaN);
+    /// in a statistical check, the z-score instead.
     pub relative_difference: f64,
 }
 
+/// What recomputing the sampled frames found, reported with the run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Verification {
+    /// Frames recomputed: the sample the run kept for checking.
     pub frames_checked: usize,
+    /// No frame failed.
     pub passed: bool,
     /// Frames whose numbers differ from the reference.
     pub failed_frames: Vec<usize>,
+    /// The worst failing frame; None when every frame passed.
     pub worst: Option<Worst>,
     /// For a GPU run, which is checked statistically: the largest z-score against the
     /// serial reference (null when bits were compared).

@@ -19,17 +19,25 @@ use crate::job::Job;
 use crate::trajectory::FrameInfo;
 use serde::Serialize;
 
+/// The ways to run a job, as `--strategy` names them and the plan reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// One worker of one thread: the reference every other CPU kind matches bit for bit.
     Serial,
+    /// K workers of one thread each, a whole frame per worker.
     Frames,
+    /// One worker whose M threads share each frame's walks.
     Threads,
+    /// K workers of M threads each.
     Hybrid,
+    /// Batches of frames on a GPU, fed by one CPU thread; statistically, not bitwise,
+    /// equal to the CPU kinds.
     Gpu,
 }
 
 impl Kind {
+    /// The kind as `--strategy` and the JSON output spell it.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Serial => "serial",
@@ -55,23 +63,35 @@ impl Kind {
 /// report it, so a user can see where the time of a run went.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TaskLog {
+    /// Sequence index of the task's first frame.
     pub first_frame: usize,
+    /// Frames in the task: a chunk, or for the GPU a batch.
     pub frames: usize,
+    /// Wall time of the task. What it covers differs by engine: the sequence engine times
+    /// computing and delivering its frames, the pull engine reading and computing them, the
+    /// GPU the batch's device rounds.
     pub seconds: f64,
 }
 
+/// The tasks one worker ran, in the order it ran them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct WorkerLog {
+    /// 0 to K-1; the sequence engine and the GPU report a single worker 0.
     pub worker: usize,
+    /// Its finished tasks; a task that failed is left out.
     pub tasks: Vec<TaskLog>,
 }
 
 /// Receives each frame's result in frame order.
 pub type Sink<'a> = dyn FnMut(&FrameInfo, FrameResult) -> Result<()> + 'a;
 
+/// A complete way to run a job's frames; [`strategy`] makes one from a kind and a shape.
 pub trait Strategy {
+    /// Which kind it is.
     fn kind(&self) -> Kind;
+    /// K, frames in flight at once (1 for the GPU).
     fn workers(&self) -> usize;
+    /// M, the threads of each worker (1 for the GPU).
     fn threads(&self) -> usize;
     /// Runs every frame of `job` in chunks of at most `chunk_frames`, calling `sink` in
     /// frame order; a failure stops the run after `sink` has had every frame before it.

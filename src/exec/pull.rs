@@ -17,6 +17,9 @@ use std::time::Instant;
 /// failure (all of them when there was none), that failure, and the seconds it took.
 type Done = (usize, usize, Vec<(FrameInfo, FrameResult)>, Option<Error>, f64);
 
+/// Runs `job` on `workers` workers of `threads` threads (fewer workers when there are
+/// fewer tasks), handing results to `sink` in frame order; after a failure, every frame
+/// before it is still delivered.
 pub fn run(job: &Job, workers: usize, threads: usize, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
     if workers == 0 || threads == 0 {
         return Err(Error::Option("--workers and --threads must be at least 1".into()));

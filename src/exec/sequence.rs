@@ -7,6 +7,8 @@ use crate::job::Job;
 use crate::pool::Pool;
 use std::time::Instant;
 
+/// Runs `job` frame by frame on a pool of `threads` threads, handing each result to `sink`
+/// as it is computed; the log has one worker, one task per chunk.
 pub fn run(job: &Job, threads: usize, chunk_frames: usize, sink: &mut Sink) -> Result<Vec<WorkerLog>> {
     let pool = Pool::new(threads)?;
     let mut log = WorkerLog { worker: 0, tasks: vec![] };

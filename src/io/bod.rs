@@ -14,16 +14,25 @@ use crate::units::{self, Conditions, LengthUnit};
 use crate::vec3::V3;
 use std::path::{Path, PathBuf};
 
+/// A .bod file's spheres and settings, lengths already multiplied by the HUNITS scale.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BodInput {
+    /// Sphere centres in `length_unit`, in file order.
     pub centers: Vec<V3>,
+    /// One radius per centre, in `length_unit`.
     pub radii: Vec<f64>,
+    /// ST; None leaves the body's default (1e-6 of its bounding radius).
     pub skin_thickness: Option<f64>,
+    /// RLAUNCH, about the launch centre; None puts it just outside the enclosing sphere.
     pub launch_radius: Option<f64>,
+    /// The HUNITS or UNITS unit, Angstrom when the file names none; ZENO's generic L has
+    /// no metres, so no transport coefficients.
     pub length_unit: LengthUnit,
+    /// TEMP, MASS, VISCOSITY and BF in SI units; command-line values override them.
     pub conditions: Conditions,
 }
 
+/// Reads and parses a .bod file (see [`parse`]).
 pub fn read(path: &Path) -> Result<BodInput> {
     let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.into(), error })?;
     parse(&text, path)
@@ -77,6 +86,8 @@ impl Line<'_> {
     }
 }
 
+/// Parses .bod text; `path` only names the file in messages. HUNITS applies to every
+/// length in the file, wherever it appears, and the last HUNITS or UNITS wins.
 pub fn parse(text: &str, path: &Path) -> Result<BodInput> {
     let mut centers = vec![];
     let mut radii = vec![];

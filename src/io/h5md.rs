@@ -19,20 +19,29 @@ use std::sync::Arc;
 /// The periodic cell: none, one for the whole file, or one per frame.
 #[derive(Clone, Debug)]
 pub enum CellLayout {
+    /// No periodic box, a box with no periodic dimension, or `--no-unwrap`: frames come
+    /// without a cell.
     None,
+    /// One cell for every frame, rows the cell vectors, in Angstrom.
     Fixed(M3),
     /// A (frames, 3) or (frames, 3, 3) dataset, scaled to Angstrom.
     PerFrame {
+        /// Path of the box's `edges/value` dataset.
         dataset: String,
+        /// Multiplies its values into Angstrom: the box's own `unit`, else the positions'.
         scale: f64,
     },
 }
 
+/// Where an H5MD file's frames are, worked out once at open so that each reader only
+/// opens datasets.
 #[derive(Clone, Debug)]
 pub struct Layout {
+    /// Absolute path of the (frames, atoms, 3) position dataset.
     pub position: String,
     /// Multiplies file lengths into Angstrom.
     pub scale: f64,
+    /// The periodic box the frames carry.
     pub cell: CellLayout,
 }
 
@@ -154,6 +163,9 @@ fn cell_layout(group: &hdf5::Group, frames: usize, position_scale: f64, path: &P
     Ok(CellLayout::Fixed(matrix_from(&ds.read_raw::<f64>().map_err(err)?, scale)))
 }
 
+/// Opens `/particles/GROUP` (`opts.group`, else the first group HDF5 lists) as one segment
+/// of frames delivered in Angstrom. Steps are rounded to integers; times stay in the file's
+/// time unit, which becomes the trajectory's `time_unit`.
 pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajectory> {
     let particles = file.group("particles").map_err(|e| input_error(path, e.to_string()))?;
     let names = particles.member_names().map_err(|e| input_error(path, e.to_string()))?;
@@ -204,6 +216,7 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
     })
 }
 
+/// A worker's own handle on an H5MD file: datasets stay open between chunks.
 pub struct Reader {
     path: PathBuf,
     position: hdf5::Dataset,
@@ -214,6 +227,7 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// Opens the file again for this reader; each frame will hold only the atoms in `atoms`.
     pub fn new(t: &Trajectory, layout: &Layout, atoms: Range<usize>) -> Result<Reader> {
         let file = super::hdf5::open(&t.path)?;
         let position = dataset(&file, &layout.position, &t.path)?;

@@ -12,6 +12,8 @@ pub fn text(s: &str) -> hdf5::Result<VarLenUnicode> {
     s.parse().map_err(|e| format!("cannot store {s:?} as an HDF5 string: {e}").into())
 }
 
+/// A scalar variable-length UTF-8 attribute, the string type h5py and MDAnalysis read as
+/// `str` (fixed-length strings come back as bytes).
 pub fn text_attr(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
     loc.new_attr::<VarLenUnicode>().create(name)?.write_scalar(&text(value)?)
 }
@@ -36,26 +38,40 @@ pub fn positions(frames: usize, atoms: usize, f: impl Fn(usize, usize) -> [f64; 
 pub enum Steps {
     /// One value per frame.
     Explicit {
+        /// One step per frame.
         steps: Vec<i64>,
+        /// One time per frame, in the file's `time_unit`.
         times: Vec<f64>,
     },
     /// A scalar increment with an `offset` attribute.
     Fixed {
+        /// Steps between consecutive frames.
         step: i64,
+        /// The step of frame 0.
         step_offset: i64,
+        /// Time between consecutive frames, in the file's `time_unit`.
         time: f64,
+        /// The time of frame 0.
         time_offset: f64,
     },
+    /// No step or time datasets: readers leave each frame's step and time None.
     None,
 }
 
 /// An H5MD trajectory: `/particles/<group>/{position, species, box}`.
 pub struct H5md<'a> {
+    /// The particles group's name (`all` by default).
     pub group: &'a str,
+    /// Frames x atoms x 3, in `unit`.
     pub positions: Array3<f64>,
+    /// Store positions as f32, as most MD engines do, so readers meet the conversion.
     pub single_precision: bool,
+    /// The positions' `unit` attribute; None writes none, like the files that need
+    /// `--length-unit`.
     pub unit: Option<&'a str>,
+    /// The time dataset's `unit` attribute; unused with `Steps::None`.
     pub time_unit: &'a str,
+    /// Whether and how step and time are stored.
     pub steps: Steps,
     /// Atomic numbers, fixed in time.
     pub species: Option<Vec<i32>>,
@@ -64,6 +80,8 @@ pub struct H5md<'a> {
 }
 
 impl<'a> H5md<'a> {
+    /// Positions in Angstrom as f64 in group `all`, with no step, time, species or box;
+    /// change the fields to write other layouts.
     pub fn new(positions: Array3<f64>) -> H5md<'a> {
         H5md {
             group: "all",
@@ -77,6 +95,8 @@ impl<'a> H5md<'a> {
         }
     }
 
+    /// Creates the file at `path`, replacing one already there; an error if `box_edges` does
+    /// not give one edge per frame.
     pub fn save(&self, path: &Path) -> hdf5::Result<()> {
         let file = hdf5::File::create(path)?;
         header(&file)?;

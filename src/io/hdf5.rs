@@ -10,6 +10,7 @@ use std::path::Path;
 
 const SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
 
+/// An [`Error::Input`] for `path`: an HDF5 problem is one of the whole file, not of a line.
 pub fn input_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Input { path: path.into(), message: message.into() }
 }
@@ -54,6 +55,8 @@ pub fn is_hdf5(path: &Path) -> Result<bool> {
     Ok(false)
 }
 
+/// Opens `path` read-only, telling a file that is not HDF5 at all (a wrong extension) from
+/// one HDF5 cannot open (truncated or damaged).
 pub fn open(path: &Path) -> Result<hdf5::File> {
     if !is_hdf5(path)? {
         return Err(input_error(path, "not an HDF5 file (no HDF5 signature)"));
@@ -61,6 +64,8 @@ pub fn open(path: &Path) -> Result<hdf5::File> {
     hdf5::File::open(path).map_err(|e| input_error(path, format!("cannot be opened as HDF5 (truncated or damaged?): {e}")))
 }
 
+/// The dataset `name` (relative to `file`, or absolute), with an error that names it rather
+/// than HDF5's own message.
 pub fn dataset(file: &hdf5::Group, name: &str, path: &Path) -> Result<hdf5::Dataset> {
     file.dataset(name).map_err(|_| input_error(path, format!("has no dataset {name}")))
 }

@@ -171,6 +171,8 @@ fn scan(path: &Path) -> Result<(Topology, Vec<Model>)> {
     Ok((Topology { atoms, bonds }, models))
 }
 
+/// Opens a PDB file as a trajectory of one frame per MODEL (one frame if it has no MODEL
+/// records), in Angstrom, with the first model's atoms as the topology.
 pub fn open(path: &Path) -> Result<Trajectory> {
     let (topology, models) = scan(path)?;
     let frames = (0..models.len()).map(|i| FrameInfo { index: i, key: i as u64, step: None, time: None, wepy: None }).collect();
@@ -185,6 +187,7 @@ pub fn open(path: &Path) -> Result<Trajectory> {
     })
 }
 
+/// A worker's own handle on a PDB file, seeking to each model it reads.
 pub struct Reader {
     path: PathBuf,
     file: BufReader<std::fs::File>,
@@ -194,6 +197,8 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// Opens the file again for this reader; each frame will hold only the atoms in `atoms`,
+    /// but every model is still checked to have as many atoms as the first.
     pub fn new(t: &Trajectory, layout: &Layout, atoms: Range<usize>) -> Result<Reader> {
         Ok(Reader { path: t.path.clone(), file: open_file(&t.path)?, layout: layout.clone(), frames: t.frames.clone(), atoms })
     }

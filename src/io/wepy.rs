@@ -20,6 +20,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// How a WepyHDF5 file's lengths convert to Angstrom and where each segment's box is.
 #[derive(Clone, Debug)]
 pub struct Layout {
     scale: f64,
@@ -110,6 +111,9 @@ pub fn parse_topology(json: &str, path: &Path) -> Result<Topology> {
     Ok(Topology { atoms: atoms.into_iter().map(|(_, a)| a).collect(), bonds })
 }
 
+/// Opens the runs and trajectories `opts` selects as one segment per trajectory, in the
+/// order `opts` lists them (numeric order when it lists none), frames in Angstrom; each
+/// frame's step is its cycle and it has no time.
 pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajectory> {
     let json = read_strings(&*dataset(file, "topology", path)?, "/topology", path)?.into_iter().next().unwrap_or_default();
     let mut topology = parse_topology(&json, path)?;
@@ -190,6 +194,7 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
     })
 }
 
+/// A worker's own handle on a WepyHDF5 file.
 pub struct Reader {
     path: PathBuf,
     file: hdf5::File,
@@ -200,6 +205,7 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// Opens the file again for this reader; each frame will hold only the atoms in `atoms`.
     pub fn new(t: &Trajectory, layout: &Layout, atoms: Range<usize>) -> Result<Reader> {
         Ok(Reader {
             path: t.path.clone(),
