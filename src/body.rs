@@ -16,11 +16,16 @@ use bytemuck::{Pod, Zeroable};
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 pub struct Sphere {
+    /// Relative to [`Body::center`], in the input's length unit; f32 because this is what
+    /// the GPU uploads.
     pub center: [f32; 3],
+    /// In the input's length unit; f32 like the centre, so every path sees the same rounded
+    /// body.
     pub radius: f32,
 }
 
 impl Sphere {
+    /// The centre widened to f64 (exact), for the CPU's f64 arithmetic.
     #[inline(always)]
     pub fn center64(&self) -> V3 {
         [self.center[0] as f64, self.center[1] as f64, self.center[2] as f64]
@@ -40,8 +45,12 @@ pub enum Launch {
     Zeno,
 }
 
+/// What a user may override when a body is built; the default is a tight launch sphere with
+/// ZENO's skin thickness and launch radius rule (enclosing radius + 2 skin thicknesses).
 #[derive(Clone, Debug, Default)]
 pub struct BodyOptions {
+    /// How the launch centre is chosen; [`Launch::Tight`] falls back to ZENO's centre when
+    /// its sphere would not be smaller.
     pub launch: Launch,
     /// Overrides the launch radius (ZENO's RLAUNCH); must enclose the body.
     pub launch_radius: Option<f64>,
@@ -49,10 +58,14 @@ pub struct BodyOptions {
     pub skin_thickness: Option<f64>,
 }
 
+/// One frame's body, ready to walk: built once per frame, then only read (shared by every
+/// thread, uploaded as is to the GPU).
 #[derive(Clone, Debug)]
 pub struct Body {
     /// Spheres in BVH leaf order, relative to `center`.
     pub spheres: Vec<Sphere>,
+    /// The tree over `spheres`; its leaves index `spheres` in their stored order, so the
+    /// two are only valid together.
     pub bvh: Bvh,
     /// The launch centre in the input's coordinates.
     pub center: V3,
@@ -60,6 +73,9 @@ pub struct Body {
     pub enclosing_radius: f64,
     /// R: walks start on, escape from, and return to this sphere.
     pub launch_radius: f64,
+    /// A walk hits when its distance to the surface falls below this, in the input's length
+    /// unit (ZENO's ST). The default is 1e-6 of ZENO's bounding radius even with a tight
+    /// launch sphere.
     pub skin_thickness: f64,
 }
 
@@ -69,6 +85,9 @@ pub struct Body {
 const MIN_RELATIVE_RADIUS: f64 = 1024.0 / 16_777_216.0;
 
 impl Body {
+    /// Builds a body from sphere centres (input coordinates) and radii in the same unit.
+    /// Refuses empty, non-finite or non-positive input, radii too small relative to the
+    /// body for the f32 storage, and overrides that would not enclose the body.
     pub fn new(centers: &[V3], radii: &[f64], opts: &BodyOptions) -> Result<Body> {
         validate(centers, radii)?;
         let ritter = ritter_sphere(centers, radii);

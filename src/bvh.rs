@@ -31,16 +31,29 @@ use crate::body::Sphere;
 use crate::vec3::{self, V3};
 use bytemuck::{Pod, Zeroable};
 
+/// One 4-wide node: the boxes of its four child slots, structure of arrays, in the layout
+/// shaders/walk.wgsl reads (128 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 pub struct Node {
+    /// Per slot: the box's lower x, rounded down to f32 (relative to the launch centre);
+    /// +inf in an empty slot.
     pub min_x: [f32; 4],
+    /// Per slot: lower y, rounded down; +inf in an empty slot.
     pub min_y: [f32; 4],
+    /// Per slot: lower z, rounded down; +inf in an empty slot.
     pub min_z: [f32; 4],
+    /// Per slot: upper x, rounded up; -inf in an empty slot.
     pub max_x: [f32; 4],
+    /// Per slot: upper y, rounded up; -inf in an empty slot.
     pub max_y: [f32; 4],
+    /// Per slot: upper z, rounded up; -inf in an empty slot.
     pub max_z: [f32; 4],
+    /// Per slot: the node index of an inner child (`count == 0`), the first sphere of a
+    /// leaf, or `u32::MAX` in an empty slot.
     pub child: [u32; 4],
+    /// Per slot: the spheres in a leaf (1 to [`LEAF_SIZE`]); 0 for an inner child or an
+    /// empty slot.
     pub count: [u32; 4],
 }
 
@@ -55,8 +68,12 @@ const STACK: usize = 96;
 const BOX_SLACK_REL: f32 = 1e-5;
 const BOX_SLACK_ABS: f32 = 1e-5;
 
+/// The 4-wide tree over one body's spheres, valid only with the sphere order [`Bvh::build`]
+/// left behind.
 #[derive(Clone, Debug)]
 pub struct Bvh {
+    /// Node 0 is the root; children refer to nodes by index, so the array uploads to the
+    /// GPU unchanged.
     pub nodes: Vec<Node>,
     /// Absolute slack for box tests: BOX_SLACK_ABS x the extent of the body.
     slack: f32,
@@ -417,6 +434,9 @@ fn farthest_first(d: [f32; 4]) -> [usize; 4] {
     key.map(|k| (k & 3) as usize)
 }
 
+/// Distance from `x` (relative to the launch centre) to the surface of `s`, in f64;
+/// negative inside. The definition queries must match to the bit: the tests compare them
+/// with its brute-force minimum.
 #[inline(always)]
 pub fn sphere_distance(s: &Sphere, x: V3) -> f64 {
     let c = s.center64();

@@ -22,8 +22,12 @@ pub struct Sampling {
     pub interior_samples: u64,
     /// Targets in percent relative std (ZENO's --max-rsd-*).
     pub max_rsd_capacitance: Option<f64>,
+    /// Target for the mean polarizability, in percent; like the capacitance's, it extends
+    /// the exterior walks.
     pub max_rsd_polarizability: Option<f64>,
+    /// Target for the volume, in percent; extends the interior samples.
     pub max_rsd_volume: Option<f64>,
+    /// With each frame's key, determines every random number of the run.
     pub seed: u64,
 }
 
@@ -46,6 +50,8 @@ const FIRST_BATCH: u64 = 16_384;
 const BLOCKS_PER_ROUND: u64 = 8_192;
 
 impl Sampling {
+    /// Refuses zero counts, counts above `u32::MAX` (walk indices are u32 in the random
+    /// streams) and targets that are not positive.
     pub fn validate(&self) -> Result<()> {
         for (name, n) in [("--walks", self.walks), ("--interior", self.interior_samples)] {
             if n == 0 {
@@ -88,28 +94,42 @@ impl Sampling {
 /// The launch sphere a frame was computed with (input coordinates and units).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LaunchInfo {
+    /// The launch centre in the input's coordinates and length unit.
     pub center: [f64; 3],
+    /// R, the launch radius the estimators scaled by.
     pub radius: f64,
+    /// The smallest radius about `center` enclosing the body; R exceeds it by 2 skin
+    /// thicknesses unless overridden.
     pub enclosing_radius: f64,
+    /// The hit distance the walks used.
     pub skin_thickness: f64,
 }
 
+/// Everything computed for one frame: what the sinks report and the checkpoint stores.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrameResult {
+    /// In [`Quantity::ALL`] order; the transport coefficients only when their conditions
+    /// were given.
     pub estimates: Vec<Estimate>,
+    /// Exterior walks run; below the cap when the targets were reached earlier.
     pub walks: u64,
+    /// Interior samples drawn; below the cap when the volume target was reached earlier.
     pub interior_samples: u64,
+    /// Walks that hit the body: t = hits / walks.
     pub hits: u64,
     /// Distance queries over all walks.
     pub steps: u64,
     /// Whether every target rsd was reached (true when there were none).
     pub converged: bool,
+    /// The launch sphere and skin, to rebuild or compare the run.
     pub launch: LaunchInfo,
     /// Wall-clock seconds of the walks and samples (not part of the bitwise contract).
     pub seconds: f64,
 }
 
 impl FrameResult {
+    /// The estimate of `q`; None for a transport coefficient whose conditions were not
+    /// given.
     pub fn get(&self, q: Quantity) -> Option<&Estimate> {
         self.estimates.iter().find(|e| e.quantity == q)
     }
@@ -151,8 +171,12 @@ fn next_total(done: u64, cap: u64, targets: &[(Quantity, f64)], estimates: &[Est
 /// `first..last`, the last one cut at item `end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Blocks {
+    /// The first block to run: the blocks already run are not repeated.
     pub first: u64,
+    /// One past the last block to run.
     pub last: u64,
+    /// One past the last walk (or sample) index; the last block stops here rather than at a
+    /// whole block.
     pub end: u64,
 }
 
@@ -161,10 +185,12 @@ impl Blocks {
         Blocks { first: done / BLOCK, last: end.div_ceil(BLOCK), end }
     }
 
+    /// Blocks to run.
     pub fn len(&self) -> u64 {
         self.last - self.first
     }
 
+    /// Nothing to run of this kind (the other kind may still have blocks).
     pub fn is_empty(&self) -> bool {
         self.last == self.first
     }
@@ -190,6 +216,8 @@ pub struct FrameRun {
 }
 
 impl FrameRun {
+    /// Starts a frame: fixed counts run in one round; with a target, the first round is at
+    /// most 16,384 walks or samples and later rounds are sized from the rsd reached.
     pub fn new(sampling: &Sampling, ctx: &Context) -> Result<FrameRun> {
         sampling.validate()?;
         let ext_targets = sampling.exterior_targets();
@@ -222,6 +250,7 @@ impl FrameRun {
         self.ext.add_block(index, tally);
     }
 
+    /// Adds the tally of interior block `index` (one of those `next` asked for).
     pub fn add_interior(&mut self, index: u64, tally: &InteriorTally) {
         self.int.add_block(index, tally);
     }

@@ -21,36 +21,66 @@ use std::f64::consts::PI;
 /// Jackknife bins per tally kind.
 pub const GROUPS: usize = 128;
 
+/// Every observable trajwalk reports. [`Quantity::name`] is its key in JSON, CSV and the
+/// checkpoint; lengths are in the input's length unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Quantity {
+    /// C = t R, a length (sphere of radius a: a).
     Capacitance,
+    /// Rh = C (ZENO's q_Rh = 1), a length; carries ZENO's 1% model uncertainty.
     HydrodynamicRadius,
+    /// alpha_ij, symmetrised, length^3; nine components, row-major.
     PolarizabilityTensor,
+    /// The principal polarizabilities, ascending, length^3; they do not depend on
+    /// orientation.
     PolarizabilityEigenvalues,
+    /// `<alpha> = trace / 3`, length^3.
     MeanPolarizability,
+    /// `[sigma] = <alpha> / V`, dimensionless (sphere: 3).
     IntrinsicConductivity,
+    /// The Pade factor of Mansfield & Douglas (sphere: 5/6), from the eigenvalues rather
+    /// than ZENO's diagonal; 1.5% model uncertainty.
     QEta,
+    /// `[eta] = q_eta [sigma]`, dimensionless (sphere: 2.5); independent of orientation,
+    /// unlike ZENO's.
     IntrinsicViscosity,
+    /// `Rv = (3 q_eta <alpha> / (10 pi))^(1/3)`, a length.
     ViscometricRadius,
+    /// V from the interior samples, length^3.
     Volume,
+    /// S = mean(p p^T) - mean(p) mean(p)^T over the inside points, length^2; row-major.
     GyrationTensor,
+    /// The principal values of S, ascending, length^2.
     GyrationEigenvalues,
+    /// Rg = sqrt(trace S), a length; ZENO does not report it.
     RadiusOfGyration,
+    /// (3 V / (4 pi))^(1/3): the radius, hence the capacitance, of the sphere with the
+    /// body's volume.
     EqualVolumeSphereCapacitance,
+    /// f = 6 pi eta_s Rh in g/s; needs the viscosity and a physical length unit.
     FrictionCoefficient,
+    /// D = k_B T / f in cm^2/s; needs the viscosity and the temperature.
     DiffusionCoefficient,
+    /// s = m b / f in svedberg (1e-13 s); needs the viscosity, the mass and the buoyancy
+    /// factor.
     SedimentationCoefficient,
+    /// `[eta]` per mass, `q_eta <alpha> / m`, in cm^3/g; needs the mass only.
     IntrinsicViscosityMassUnits,
 }
 
+/// How an estimate's flat components are laid out and reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
+    /// One component.
     Scalar,
+    /// Three principal values, ascending (CSV suffixes _1, _2, _3).
     Vector,
+    /// Nine components, row-major (CSV suffixes _xx, _xy, ...; nested arrays in JSON).
     Tensor,
 }
 
 impl Quantity {
+    /// Every quantity, in the order estimates and reports list them.
     pub const ALL: [Quantity; 18] = {
         use Quantity::*;
         [
@@ -75,10 +105,13 @@ impl Quantity {
         ]
     };
 
+    /// The inverse of [`Quantity::name`]; None for an unknown name.
     pub fn from_name(name: &str) -> Option<Quantity> {
         Quantity::ALL.into_iter().find(|q| q.name() == name)
     }
 
+    /// The snake_case key in JSON, CSV and checkpoints; part of the output contract, so
+    /// never renamed lightly.
     pub fn name(self) -> &'static str {
         use Quantity::*;
         match self {
@@ -103,6 +136,7 @@ impl Quantity {
         }
     }
 
+    /// How many components the quantity has and how they are laid out.
     pub fn shape(self) -> Shape {
         use Quantity::*;
         match self {
@@ -153,8 +187,13 @@ impl Quantity {
 /// (1 for scalars, 3 for eigenvalues, 9 row-major for tensors).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Estimate {
+    /// Which observable; its [`Quantity::shape`] says how `value` and `std` are laid out.
     pub quantity: Quantity,
+    /// Per component, in [`Quantity::unit`]; NaN where undefined (the polarizability and
+    /// what depends on it when no walk hit).
     pub value: Vec<f64>,
+    /// Jackknife Monte Carlo std per component, without ZENO's model uncertainty; NaN when
+    /// fewer than two jackknife groups have walks (or samples).
     pub std: Vec<f64>,
 }
 
@@ -168,9 +207,12 @@ impl Estimate {
 /// What the estimators need besides the tallies.
 #[derive(Clone, Debug)]
 pub struct Context {
+    /// R of the body the tallies came from, in its length unit: the estimators scale by it.
     pub launch_radius: f64,
     /// Metres per length unit; None for generic units (no transport coefficients then).
     pub length_meters: Option<f64>,
+    /// Solution conditions; each transport coefficient is computed only when those it needs
+    /// are set.
     pub conditions: Conditions,
 }
 
@@ -261,7 +303,9 @@ pub fn evaluate(ext: &ExteriorTally, int: &InteriorTally, ctx: &Context) -> Vec<
 /// so the total is the same sum whatever the thread count).
 #[derive(Clone, Debug)]
 pub struct Bins<T: Tally> {
+    /// [`GROUPS`] bins; block b goes to bin b mod GROUPS.
     pub bins: Vec<T>,
+    /// Every block's tally, summed in block order.
     pub total: T,
 }
 

@@ -5,12 +5,18 @@
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 
+/// Where a frame's blocks run: on the calling thread, or on a rayon pool of this run's own
+/// (not rayon's global one).
 pub enum Pool {
+    /// One thread: blocks run on the caller's thread and no pool is started.
     Serial,
+    /// Two or more threads; every block is a task of its own, so threads balance walks of
+    /// uneven length.
     Rayon(rayon::ThreadPool),
 }
 
 impl Pool {
+    /// `threads` workers: 1 gives [`Pool::Serial`], 0 is refused.
     pub fn new(threads: usize) -> Result<Pool> {
         match threads {
             0 => Err(Error::Option("--threads must be at least 1".into())),
@@ -24,6 +30,7 @@ impl Pool {
         }
     }
 
+    /// The number of worker threads actually running.
     pub fn threads(&self) -> usize {
         match self {
             Pool::Serial => 1,

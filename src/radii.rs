@@ -83,8 +83,14 @@ const BUILT_IN: &[(&str, &[(&str, f64)])] = &[("bondi", BONDI), ("zeno", ZENO)];
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RadiiKey {
+    /// The chemical element: the input's, or for a PDB without one, guessed from the atom
+    /// name. What the built-in tables are keyed by.
     Element,
+    /// The atom name as the topology spells it (CA, OW, ...), for radii files written per
+    /// name.
     Name,
+    /// The force-field atom type, for formats that carry one; an empty type counts as
+    /// missing.
     Type,
 }
 
@@ -103,11 +109,14 @@ impl RadiiKey {
 /// files disagree on it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RadiiTable {
+    /// The built-in table's name or the file's path, as reports and error messages name the
+    /// table.
     pub source: String,
     radii: BTreeMap<String, f64>,
 }
 
 impl RadiiTable {
+    /// The default table when no `--radii` or `--radius` is given.
     pub fn bondi() -> RadiiTable {
         RadiiTable::from_pairs("bondi", BONDI)
     }
@@ -132,6 +141,9 @@ impl RadiiTable {
         RadiiTable::parse(&text, path)
     }
 
+    /// Parses `<key> <radius>` lines in Angstrom; `path` only names the source in errors
+    /// and [`RadiiTable::source`]. Refuses non-positive radii and a key given twice
+    /// (ignoring case).
     pub fn parse(text: &str, path: &Path) -> Result<RadiiTable> {
         let mut radii = BTreeMap::new();
         for (n, raw) in text.lines().enumerate() {
@@ -158,6 +170,7 @@ impl RadiiTable {
         Ok(RadiiTable { source: path.display().to_string(), radii })
     }
 
+    /// The radius of `key` ignoring case, in Angstrom; None when the table lacks it.
     pub fn get(&self, key: &str) -> Option<f64> {
         self.radii.get(&key.to_ascii_uppercase()).copied()
     }
@@ -168,8 +181,11 @@ impl RadiiTable {
 pub enum Radii {
     /// One radius for every atom, for coarse-grained beads or files without elements.
     Uniform(f64),
+    /// Looked up per atom in a table by one of the atom's attributes.
     Table {
+        /// Radii in Angstrom, unscaled.
         table: RadiiTable,
+        /// Which attribute of each atom is looked up.
         key: RadiiKey,
     },
 }

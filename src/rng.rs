@@ -67,6 +67,8 @@ impl Stream {
         }
     }
 
+    /// The next 32 random bits: each Philox block yields four, then the block word counts
+    /// up from `first_block`.
     #[inline]
     pub fn next_u32(&mut self) -> u32 {
         if self.used == 4 {

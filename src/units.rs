@@ -8,12 +8,16 @@ use serde::Serialize;
 /// The length unit of the body's coordinates; `meters` is None for ZENO's generic "L".
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LengthUnit {
+    /// As reports print it: "A", "L", or the lower-cased name otherwise ("nm", "cm", ...).
     pub name: String,
+    /// Metres per unit; None for "L", which rules out transport coefficients. Not
+    /// serialised.
     #[serde(skip)]
     pub meters: Option<f64>,
 }
 
 impl LengthUnit {
+    /// The unit the molecular readers deliver positions in.
     pub fn angstrom() -> Self {
         LengthUnit { name: "A".into(), meters: Some(1e-10) }
     }
@@ -42,16 +46,23 @@ impl LengthUnit {
 /// conditions it needs are present.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Conditions {
+    /// Kelvin; with the viscosity it gives the diffusion coefficient.
     pub temperature_k: Option<f64>,
+    /// Solvent viscosity in Pa s; every coefficient built on the friction needs it.
     pub viscosity_pa_s: Option<f64>,
+    /// Mass of one molecule in kg (not per mole); for sedimentation and `[eta]` in cm^3/g.
     pub mass_kg: Option<f64>,
+    /// 1 - v_bar rho, dimensionless; may be zero or negative. For sedimentation.
     pub buoyancy_factor: Option<f64>,
 }
 
+/// k_B in J/K (exact since the 2019 SI), the value ZENO uses.
 pub const BOLTZMANN: f64 = 1.380649e-23;
 const DALTON_KG: f64 = 1.660_539_066_60e-27;
 
 impl Conditions {
+    /// No condition set: then no transport coefficient is asked for, and generic length
+    /// units are fine.
     pub fn is_empty(&self) -> bool {
         *self == Conditions::default()
     }
@@ -109,6 +120,8 @@ pub fn mass(value: f64, unit: &str) -> Result<f64> {
     positive("mass", value).map(|v| v * factor)
 }
 
+/// Accepts any finite buoyancy factor: unlike the other conditions it may be zero or
+/// negative (a molecule that floats).
 pub fn buoyancy_factor(value: f64) -> Result<f64> {
     if value.is_finite() {
         Ok(value)

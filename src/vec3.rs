@@ -1,34 +1,42 @@
 //! The few 3-vector and 3x3-matrix operations the method needs, on plain arrays, so the
 //! hot loops stay free of abstraction and the data stays `Pod`.
 
+/// A point or vector in f64: the CPU computes in f64 even though bodies store f32.
 pub type V3 = [f64; 3];
+/// A 3x3 matrix, `m[row][column]`; flattened row-major when reported.
 pub type M3 = [[f64; 3]; 3];
 
+/// `a - b`, component-wise.
 #[inline(always)]
 pub fn sub(a: V3, b: V3) -> V3 {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 
+/// `a + b`, component-wise.
 #[inline(always)]
 pub fn add(a: V3, b: V3) -> V3 {
     [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
 }
 
+/// `a` times the scalar `s`.
 #[inline(always)]
 pub fn scale(a: V3, s: f64) -> V3 {
     [a[0] * s, a[1] * s, a[2] * s]
 }
 
+/// Euclidean inner product.
 #[inline(always)]
 pub fn dot(a: V3, b: V3) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
+/// Euclidean length, `sqrt(a . a)`.
 #[inline(always)]
 pub fn norm(a: V3) -> f64 {
     dot(a, a).sqrt()
 }
 
+/// `a x b`, right-handed.
 pub fn cross(a: V3, b: V3) -> V3 {
     [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 }
@@ -41,6 +49,8 @@ pub fn orthonormal_basis(n: V3) -> (V3, V3) {
     (e1, cross(n, e1))
 }
 
+/// `(m + m^T) / 2`: the polarizability estimate is not symmetric walk by walk, so it is
+/// symmetrised (as ZENO does) before its eigenvalues are taken.
 pub fn symmetrize(m: M3) -> M3 {
     let mut s = m;
     for i in 0..3 {
@@ -51,6 +61,8 @@ pub fn symmetrize(m: M3) -> M3 {
     s
 }
 
+/// Sum of the diagonal: `3 <alpha>` for the polarizability tensor, Rg^2 for the gyration
+/// tensor.
 pub fn trace(m: &M3) -> f64 {
     m[0][0] + m[1][1] + m[2][2]
 }

@@ -19,7 +19,9 @@ pub const BLOCK: u64 = 32;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct ExteriorTally {
+    /// Walks launched, misses included: N in the estimators.
     pub walks: f64,
+    /// Walks that reached the skin: t = hits / walks.
     pub hits: f64,
     /// Distance queries made (cost diagnostics; not used by the estimators).
     pub steps: f64,
@@ -31,10 +33,15 @@ pub struct ExteriorTally {
     pub charge_end: [f64; 9],
 }
 
+/// Sums over the interior samples of a block (or more), before division by their count; f64
+/// for the same reasons as [`ExteriorTally`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct InteriorTally {
+    /// Points drawn uniformly in the launch ball, inside or not: M in V = (4/3) pi R^3
+    /// inside / M.
     pub samples: f64,
+    /// Points strictly inside some sphere; the sums below run over these only.
     pub inside: f64,
     /// Sum of inside points p.
     pub sum: [f64; 3],
@@ -44,14 +51,17 @@ pub struct InteriorTally {
 
 /// Tallies are plain sums, so merging and removing (for the jackknife) are element-wise.
 pub trait Tally: Pod + Default {
+    /// Walks or samples summed: the size of a jackknife group.
     fn count(&self) -> f64;
 
+    /// Adds `other` field by field.
     fn merge(&mut self, other: &Self) {
         let dst: &mut [f64] = bytemuck::cast_slice_mut(std::slice::from_mut(self));
         let src: &[f64] = bytemuck::cast_slice(std::slice::from_ref(other));
         dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
     }
 
+    /// This tally less `other`: the leave-one-group-out tally of the jackknife.
     fn without(&self, other: &Self) -> Self {
         let mut out = *self;
         let dst: &mut [f64] = bytemuck::cast_slice_mut(std::slice::from_mut(&mut out));
@@ -76,7 +86,10 @@ impl Tally for InteriorTally {
 /// Where the randomness of a frame comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seeds {
+    /// The run's `--seed`, the same for every frame.
     pub seed: u64,
+    /// The frame's [`crate::trajectory::FrameInfo::key`], not its position in the selected
+    /// range, so a frame draws the same numbers whatever else is run.
     pub frame_key: u64,
 }
 
@@ -167,6 +180,7 @@ pub fn exterior_block(body: &Body, seeds: Seeds, block: u64, end: u64) -> Exteri
     tally
 }
 
+/// The interior samples `block*BLOCK .. min((block+1)*BLOCK, end)`, summed in index order.
 pub fn interior_block(body: &Body, seeds: Seeds, block: u64, end: u64) -> InteriorTally {
     let mut tally = InteriorTally::default();
     for j in block * BLOCK..((block + 1) * BLOCK).min(end) {

@@ -18,15 +18,24 @@ use std::sync::{Arc, Mutex};
 /// The adapter a run used, as the plan JSON reports it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GpuInfo {
+    /// The adapter's name as the driver reports it; what `--gpu-adapter` matches.
     pub adapter: String,
+    /// The wgpu backend in lower case (vulkan, metal, dx12, ...).
     pub backend: String,
+    /// discrete, integrated, virtual, cpu (a software device such as lavapipe) or other.
     pub device_type: String,
 }
 
+/// An open device and its queue, with the errors wgpu reported since the last
+/// [`Gpu::check`].
 pub struct Gpu {
+    /// Opened with the adapter's own limits, not wgpu's defaults.
     pub device: wgpu::Device,
+    /// The one queue every batch is submitted to.
     pub queue: wgpu::Queue,
+    /// Which adapter this is, for reports and error messages.
     pub info: GpuInfo,
+    /// The limits the device was opened with, against which bodies and batches are checked.
     pub limits: wgpu::Limits,
     /// Validation and device errors, which wgpu reports through a callback (its default
     /// handler panics); [`Gpu::check`] turns them into this crate's errors.

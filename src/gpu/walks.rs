@@ -50,9 +50,13 @@ struct Params {
 
 /// One frame's share of a batch: its body, its random streams and the blocks to run.
 pub struct Work<'a> {
+    /// The frame's body; its spheres and nodes are copied into the batch's buffers.
     pub body: &'a Body,
+    /// The seeds the CPU would use: the shader draws the same Philox streams.
     pub seeds: Seeds,
+    /// Exterior blocks to run, as [`crate::compute::FrameRun::next`] asked for them.
     pub ext: Blocks,
+    /// Interior blocks to run, likewise.
     pub int: Blocks,
 }
 
@@ -76,6 +80,7 @@ fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
+/// shaders/walk.wgsl (compiled into the binary) as a module on `gpu`.
 pub fn shader(gpu: &Gpu) -> wgpu::ShaderModule {
     gpu.device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("walk.wgsl"),
@@ -93,6 +98,8 @@ fn wide_depth(body: &Body) -> usize {
 }
 
 impl Walker {
+    /// Compiles the exterior and interior kernels; a shader the device rejects fails here
+    /// rather than at the first batch.
     pub fn new(gpu: &Gpu) -> Result<Walker> {
         let layout = gpu.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("walk"),

@@ -23,11 +23,15 @@ use std::io::Write;
 
 /// One computed frame with what is needed to report it.
 pub struct FrameReport<'a> {
+    /// The frame's position, key, time and step in the input.
     pub info: &'a FrameInfo,
+    /// The unit the frame's lengths, areas and volumes are in.
     pub length_unit: &'a LengthUnit,
+    /// The input's time unit; None when it names none.
     pub time_unit: Option<&'a str>,
     /// Spheres in the body (the selected atoms).
     pub spheres: usize,
+    /// What was computed for the frame (or read back, see `from_checkpoint`).
     pub result: &'a FrameResult,
     /// Read back from the checkpoint rather than computed in this run.
     pub from_checkpoint: bool,
@@ -56,6 +60,7 @@ fn quantity_json(e: &Estimate, length_unit: &str) -> Value {
     Value::Object(m)
 }
 
+/// One element of the JSON document's `frames` array, as the module docs describe it.
 pub fn frame_json(f: &FrameReport) -> Value {
     let r = f.result;
     let mut m = Map::new();

@@ -25,8 +25,12 @@ fn register_font() {
 
 /// One panel: an observable's value and Monte Carlo std at each x.
 pub struct Series {
+    /// The quantity's name with spaces, e.g. "hydrodynamic radius".
     pub title: String,
+    /// In the input's length unit; empty for a dimensionless quantity.
     pub unit: String,
+    /// (x, value, std) for each frame that has the quantity; x is the time or the frame
+    /// index.
     pub points: Vec<(f64, f64, f64)>,
 }
 
