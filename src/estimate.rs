@@ -2,7 +2,7 @@
 //!
 //! Values follow ZENO's estimators (../shared/spec/walk-on-spheres.md) with one deliberate
 //! difference: q_eta comes from the eigenvalues of the polarizability tensor, not its
-//! diagonal, so [eta] does not depend on how the molecule happens to be oriented.
+//! diagonal, so `[eta]` does not depend on how the molecule happens to be oriented.
 //!
 //! Uncertainties: ZENO propagates variances to first order as if t, u, v and w were
 //! independent, which they are not (they come from the same walks). We use the delete-a-group

@@ -15,7 +15,7 @@
 // formulas they implement (and the WGSL shader that must agree with them); iterator chains
 // over two or three zipped arrays would hide which component meets which.
 #![allow(clippy::needless_range_loop)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod analysis;
 pub mod body;

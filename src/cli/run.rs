@@ -1,7 +1,7 @@
 //! `trajwalk run`: the options turned into an [`Analysis`] and its sinks, and what a person
 //! at a terminal is told on stderr while it runs.
 
-use super::{say, Format, RunArgs};
+use super::{Format, RunArgs};
 use anyhow::{bail, Result};
 use trajwalk::analysis::{End, Sink, Start};
 use trajwalk::output::h5::H5Results;
