@@ -128,6 +128,20 @@ pub struct FrameResult {
 }
 
 impl FrameResult {
+    /// What this frame could not estimate because nothing was hit: no walk reached the body,
+    /// or no interior sample fell inside it (a sparse body in its launch sphere, or lengths
+    /// read in the wrong unit). Such a frame is not converged.
+    pub fn empty_tallies(&self) -> Vec<&'static str> {
+        let mut out = vec![];
+        if self.walks > 0 && self.hits == 0 {
+            out.push("no walk hit the body");
+        }
+        if self.interior_samples > 0 && self.get(Quantity::Volume).is_some_and(|v| v.value[0] == 0.0) {
+            out.push("no interior sample fell inside the body");
+        }
+        out
+    }
+
     /// The estimate of `q`; None for a transport coefficient whose conditions were not
     /// given.
     pub fn get(&self, q: Quantity) -> Option<&Estimate> {
@@ -182,6 +196,12 @@ pub struct Blocks {
 
 impl Blocks {
     fn new(done: u64, end: u64) -> Blocks {
+        // A kind that is finished has nothing to run, even when its count is not a whole
+        // number of blocks: its partial last block was added once already, and the rounds
+        // the other kind still needs must not add it again.
+        if done >= end {
+            return Blocks { first: end.div_ceil(BLOCK), last: end.div_ceil(BLOCK), end };
+        }
         Blocks { first: done / BLOCK, last: end.div_ceil(BLOCK), end }
     }
 
@@ -280,7 +300,10 @@ impl FrameRun {
         let met = |targets: &[(Quantity, f64)]| {
             targets.iter().all(|&(q, t)| self.estimates.iter().any(|e| e.quantity == q && e.rsd_percent() <= t))
         };
-        let converged = met(&self.ext_targets) && met(&self.int_targets);
+        // Zero hits give a value of 0 with a std of 0, which is no estimate at all: such a
+        // frame never counts as converged, with or without a target.
+        let empty = (self.ext_done > 0 && self.ext.total.hits == 0.0) || (self.int_done > 0 && self.int.total.inside == 0.0);
+        let converged = met(&self.ext_targets) && met(&self.int_targets) && !empty;
         FrameResult {
             walks: self.ext_done,
             interior_samples: self.int_done,

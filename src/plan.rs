@@ -154,6 +154,54 @@ pub struct Constraints {
     pub gpu: GpuOption,
 }
 
+/// Threads a forced shape may ask for per core. Beyond the cores is the user's call (a test
+/// of a shape, a share of a node), but thousands of threads on two cores take minutes to
+/// start and only slow every one of them.
+pub const MAX_THREADS_PER_CORE: usize = 8;
+
+/// The CPU shapes (workers, threads) within the cores that the constraints allow.
+fn shapes(c: &Constraints) -> Vec<(usize, usize)> {
+    let cores = c.cores.max(1);
+    let mut out = vec![];
+    for workers in 1..=cores {
+        for threads in 1..=cores / workers {
+            let kind = Kind::of(workers, threads);
+            let allowed = c.strategy.is_none_or(|k| k == kind || (k == Kind::Threads && kind == Kind::Serial && c.threads == Some(1)))
+                && c.workers.is_none_or(|w| w == workers)
+                && c.threads.is_none_or(|t| t == threads);
+            if allowed {
+                out.push((workers, threads));
+            }
+        }
+    }
+    out
+}
+
+/// Checks that the constraints can be met at all, before any frame is read or any output
+/// written: counts of at least one, no absurd oversubscription, and a shape the strategy can
+/// run (what profiling would find out only later, after a resumed run had written frames).
+pub fn check(c: &Constraints) -> Result<()> {
+    for (name, v) in [("--workers", c.workers), ("--threads", c.threads)] {
+        if v == Some(0) {
+            return Err(Error::Option(format!("{name} must be at least 1")));
+        }
+    }
+    let cores = c.cores.max(1);
+    let (w, t) = (c.workers.unwrap_or(1), c.threads.unwrap_or(1));
+    let limit = MAX_THREADS_PER_CORE * cores;
+    if w.saturating_mul(t) > limit {
+        return Err(Error::Option(format!(
+            "{w} worker(s) x {t} thread(s) is {} threads on this machine's {cores} core(s); at most {limit} ({MAX_THREADS_PER_CORE} per core) are allowed, as more only slow each other down",
+            w.saturating_mul(t)
+        )));
+    }
+    match c.strategy {
+        Some(Kind::Gpu) if w != 1 || t != 1 => Err(Error::Option(unfit(Kind::Gpu, c, cores))),
+        Some(k) if k != Kind::Gpu && shapes(c).is_empty() && Kind::of(w, t) != k => Err(Error::Option(unfit(k, c, cores))),
+        _ => Ok(()),
+    }
+}
+
 /// Why strategy `k` has no candidate: what shape it needs, what this machine offers, and how
 /// to force a shape anyway; a user who asked for no shape must not read about one (a shape
 /// given that does not fit the strategy is named as given).
@@ -342,24 +390,8 @@ impl Plan {
 
 /// Every shape K x M <= cores the constraints allow, predicted, and the fastest that fits.
 pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints) -> Result<Plan> {
-    for (name, v) in [("--workers", c.workers), ("--threads", c.threads)] {
-        if v == Some(0) {
-            return Err(Error::Option(format!("{name} must be at least 1")));
-        }
-    }
-    let cores = c.cores.max(1);
-    let mut candidates = vec![];
-    for workers in 1..=cores {
-        for threads in 1..=cores / workers {
-            let kind = Kind::of(workers, threads);
-            let allowed = c.strategy.is_none_or(|k| k == kind || (k == Kind::Threads && kind == Kind::Serial && c.threads == Some(1)))
-                && c.workers.is_none_or(|w| w == workers)
-                && c.threads.is_none_or(|t| t == threads);
-            if allowed {
-                candidates.push(profile.candidate(frames, workers, threads, max_chunk));
-            }
-        }
-    }
+    check(c)?;
+    let mut candidates: Vec<Candidate> = shapes(c).into_iter().map(|(w, t)| profile.candidate(frames, w, t, max_chunk)).collect();
     let gpu_allowed = c.strategy.is_none_or(|k| k == Kind::Gpu) && c.workers.is_none_or(|w| w == 1) && c.threads.is_none_or(|t| t == 1);
     if c.strategy == Some(Kind::Gpu) {
         candidates.clear();
@@ -370,14 +402,10 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
     if let (Some(cost), true) = (&c.gpu.cost, gpu_allowed) {
         candidates.push(profile.gpu_candidate(frames, max_chunk, cost));
     }
-    // A forced shape beyond the core count is the user's call: run it as asked.
+    // A forced shape beyond the core count is the user's call: run it as asked (`check`
+    // has made sure it fits the strategy and is not absurd).
     if candidates.is_empty() {
-        let (w, t) = (c.workers.unwrap_or(1), c.threads.unwrap_or(1));
-        let kind = Kind::of(w, t);
-        if let Some(k) = c.strategy.filter(|&k| k != kind) {
-            return Err(Error::Option(unfit(k, c, cores)));
-        }
-        candidates.push(profile.candidate(frames, w, t, max_chunk));
+        candidates.push(profile.candidate(frames, c.workers.unwrap_or(1), c.threads.unwrap_or(1), max_chunk));
     }
     let fitting: Vec<&Candidate> = candidates.iter().filter(|x| c.max_memory.is_none_or(|m| x.predicted_memory_bytes <= m)).collect();
     let Some(best) = fitting

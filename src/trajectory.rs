@@ -197,6 +197,7 @@ impl Trajectory {
                 })
             }
         };
+        t.check_applies(opts)?;
         if let Some(top) = &opts.topology {
             if matches!(t.format, Format::Bod(_)) {
                 return Err(Error::Option("--topology does not apply to a .bod input, whose spheres carry their radii".into()));
@@ -211,6 +212,25 @@ impl Trajectory {
             t.topology = Arc::new(topology);
         }
         Ok(t)
+    }
+
+    /// Refuses options that the input's format has nothing to apply to: silently ignored,
+    /// they would leave the user believing a run, a group or a unit was honoured.
+    fn check_applies(&self, opts: &OpenOptions) -> Result<()> {
+        let format = self.format.name();
+        let refuse = |what: &str, why: &str| Err(Error::Option(format!("{what} {why}, but {} is {format}", self.path.display())));
+        if (opts.runs.is_some() || opts.trajs.is_some()) && !matches!(self.format, Format::Wepy(_)) {
+            return refuse("--run and --traj", "select the runs and trajectories of a WepyHDF5 file");
+        }
+        if opts.group.is_some() && !matches!(self.format, Format::H5md(_)) {
+            return refuse("--group", "picks the particles group of an H5MD file");
+        }
+        let unit_refused = |why: &str| Err(Error::Option(format!("--length-unit does not apply to {}: {why}", self.path.display())));
+        match (&opts.length_unit, &self.format) {
+            (Some(_), Format::Bod(_)) => unit_refused("a .bod states its unit with HUNITS (Angstrom without one)"),
+            (Some(_), Format::Pdb(_)) => unit_refused("PDB coordinates are Angstrom"),
+            _ => Ok(()),
+        }
     }
 
     /// Frames in the whole sequence, before any frame selection.

@@ -218,3 +218,21 @@ fn cluster2101_agrees_with_zeno() {
         assert!((g.value[k] - zeno).abs() <= 4.0 * g.std[k] + 0.002 * zeno, "gyration eigenvalue {k}: {:?}", g.value);
     }
 }
+
+/// A walk count that is not a whole number of 32-walk blocks, while a volume target keeps
+/// the interior sampling going for more rounds: the exterior's partial last block must be
+/// added once, so its estimates are the bits of a run without the volume target (they were
+/// not: the block was added again every extra round).
+#[test]
+fn a_finished_kind_is_not_sampled_again_while_the_other_goes_on() {
+    let (c, r) = touching([1.0, 0.0, 0.0], 1.0, 1.0);
+    let b = body(&c, &r, &BodyOptions::default());
+    let plain = sampling(1000, 200_000, 3);
+    let targeted = trajwalk::compute::Sampling { max_rsd_volume: Some(0.2), ..plain.clone() };
+    let (a, t) = (run(&b, 0, &plain, 1), run(&b, 0, &targeted, 1));
+    assert!(t.interior_samples > 16_384, "the volume target needed more than one round: {}", t.interior_samples);
+    assert_eq!((a.walks, a.hits, a.steps), (t.walks, t.hits, t.steps));
+    for q in [Capacitance, MeanPolarizability, PolarizabilityTensor] {
+        assert_eq!(a.get(q), t.get(q), "{}", q.name());
+    }
+}

@@ -147,7 +147,9 @@ impl Analysis {
     pub fn open(input: impl AsRef<Path>, options: Options) -> Result<Analysis> {
         let trajectory = Trajectory::open(input.as_ref(), &options.open)?;
         let job = Job::prepare(trajectory, &options.job)?;
-        Ok(Analysis { job, options, checkpoint: None, stop: None })
+        let analysis = Analysis { job, options, checkpoint: None, stop: None };
+        plan::check(&analysis.constraints())?;
+        Ok(analysis)
     }
 
     /// Commits every finished frame to the SQLite file at `path` and, when it already holds

@@ -40,7 +40,7 @@ pub fn run(args: &RunArgs, interrupt: &super::Interrupt) -> Result<()> {
         (Format::H5, Some(path)) => Some(H5Results::create(path)?),
         _ => None,
     };
-    let mut console = Console { quiet: args.quiet, summary_on_stderr: format != Format::Table };
+    let mut console = Console { quiet: args.quiet, summary_on_stderr: format != Format::Table, empty: 0 };
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut progress];
     sinks.extend(report.as_mut().map(|s| s as &mut dyn Sink));
     sinks.extend(h5.as_mut().map(|s| s as &mut dyn Sink));
@@ -62,7 +62,12 @@ pub fn run(args: &RunArgs, interrupt: &super::Interrupt) -> Result<()> {
 struct Console {
     quiet: bool,
     summary_on_stderr: bool,
+    /// Frames with a tally that had no hit.
+    empty: usize,
 }
+
+/// Frames warned about one by one; past that, a count at the end.
+const MAX_FRAME_WARNINGS: usize = 5;
 
 impl Sink for Console {
     fn begin(&mut self, start: &Start) -> trajwalk::Result<()> {
@@ -81,7 +86,18 @@ impl Sink for Console {
         Ok(())
     }
 
-    fn frame(&mut self, _frame: &FrameReport) -> trajwalk::Result<()> {
+    fn frame(&mut self, f: &FrameReport) -> trajwalk::Result<()> {
+        let empty = f.result.empty_tallies();
+        if !empty.is_empty() {
+            self.empty += 1;
+            if self.empty <= MAX_FRAME_WARNINGS {
+                say!(
+                    "warning: frame {}: {}: what depends on it is 0 +- 0, which is no estimate (a body sparse in its launch sphere, or lengths in the wrong unit?); raise --walks / --interior",
+                    f.info.index,
+                    empty.join(", ")
+                );
+            }
+        }
         Ok(())
     }
 
@@ -89,11 +105,13 @@ impl Sink for Console {
         if self.summary_on_stderr && !self.quiet && !end.summary.is_empty() {
             say!("{}", end.summary.table(end.length_unit).trim_end());
         }
-        if end.unconverged > 0 {
-            say!(
-                "warning: the target relative std was not reached within the walk cap in {} frame(s); raise --walks or --interior",
-                end.unconverged
-            );
+        if self.empty > MAX_FRAME_WARNINGS {
+            say!("warning: {} frames in all had tallies with no hit", self.empty);
+        }
+        // Frames without a hit are never converged; the rest missed a target.
+        let missed = end.unconverged.saturating_sub(self.empty);
+        if missed > 0 {
+            say!("warning: the target relative std was not reached within the walk cap in {missed} frame(s); raise --walks or --interior");
         }
         Ok(())
     }
