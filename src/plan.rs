@@ -277,12 +277,15 @@ pub fn profile(job: &Job, cores: usize) -> Result<Profile> {
         interior += PROBE_INTERIOR;
         let rsd = |r: &crate::compute::FrameResult, q| r.get(q).map_or(f64::NAN, |e| e.rsd_percent());
         let s = &job.sampling;
-        need_walks = need_walks.max(needed(PROBE_WALKS, rsd(&w, Quantity::Capacitance), s.max_rsd_capacitance, s.walks).max(needed(
-            PROBE_WALKS,
-            rsd(&w, Quantity::MeanPolarizability),
-            s.max_rsd_polarizability,
-            s.walks,
-        )));
+        // Walks run to the largest of the exterior targets given; only a kind with no
+        // target at all runs its whole count (a capacitance target alone must not budget
+        // the polarizability's absent one at the cap).
+        let exterior = [(s.max_rsd_capacitance, Quantity::Capacitance), (s.max_rsd_polarizability, Quantity::MeanPolarizability)]
+            .into_iter()
+            .filter(|(t, _)| t.is_some())
+            .map(|(t, q)| needed(PROBE_WALKS, rsd(&w, q), t, s.walks))
+            .max();
+        need_walks = need_walks.max(exterior.unwrap_or(s.walks));
         need_interior = need_interior.max(needed(PROBE_INTERIOR, rsd(&i, Quantity::Volume), s.max_rsd_volume, s.interior_samples));
         if k == 0 && all.threads() > 1 {
             let one = compute_frame(&body, frame.info.key, &probe(SCALING_WALKS, 32), &ctx, &serial)?;

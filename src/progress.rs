@@ -41,11 +41,15 @@ impl Sink for Progress {
         let target = if self.show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
         let bar = ProgressBar::with_draw_target(Some(start.job.frames.len() as u64), target);
         bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} frames  {msg}  ETA {eta}")
+            ProgressStyle::with_template("[{bar:30}] {pos}/{len} frames  {msg}  ETA {eta}  ({prefix})")
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
-        bar.set_prefix(start.plan.map_or("checkpoint", |p| p.strategy.name()).to_string());
+        // Labelled, so that "frames" reads as the strategy, not a count.
+        bar.set_prefix(match start.plan {
+            Some(p) => format!("strategy {} {} x {}", p.strategy.name(), p.workers, p.threads),
+            None => "from the checkpoint".into(),
+        });
         bar.set_position(start.frames_stored as u64);
         bar.reset_eta();
         self.bar = Some(bar);

@@ -310,10 +310,11 @@ impl FrameReader for BodReader {
 pub enum FrameSelection {
     /// `start:stop:step` over the sequence, ascending.
     Slice {
-        /// The first frame; None for 0.
-        start: Option<usize>,
-        /// One past the last frame; None for the end of the sequence, and beyond it is an error.
-        stop: Option<usize>,
+        /// The first frame; None for 0; negative counts from the end (-1 is the last).
+        start: Option<i64>,
+        /// One past the last frame; None for the end of the sequence, beyond it an error;
+        /// negative counts from the end.
+        stop: Option<i64>,
         /// Every `step`-th frame from `start`; at least 1.
         step: usize,
     },
@@ -336,8 +337,16 @@ impl FrameSelection {
                 if *step == 0 {
                     return Err(Error::Option("--step must be at least 1".into()));
                 }
-                let start = start.unwrap_or(0);
-                let stop = stop.unwrap_or(n);
+                // Negative positions count from the end, as Python's slices do.
+                let from_end = |name: &str, v: i64| -> Result<usize> {
+                    if v >= 0 {
+                        return Ok(v as usize);
+                    }
+                    n.checked_sub(v.unsigned_abs() as usize)
+                        .ok_or_else(|| Error::Option(format!("{name} {v} is before the first of the input's {n} frames")))
+                };
+                let start = start.map_or(Ok(0), |v| from_end("--start", v))?;
+                let stop = stop.map_or(Ok(n), |v| from_end("--stop", v))?;
                 if stop > n {
                     return Err(Error::Option(format!("--stop {stop} is beyond the input's {n} frames")));
                 }

@@ -181,7 +181,11 @@ fn list(s: &str) -> Result<IndexList, String> {
 pub struct RunArgs {
     /// Input: a trajectory (.h5md/.h5: H5MD or WepyHDF5; .pdb, one frame per MODEL) or a
     /// ZENO .bod body.
-    pub input: PathBuf,
+    #[arg(value_name = "INPUT", required_unless_present = "input_file")]
+    pub input: Option<PathBuf>,
+    /// The input, named as ZENO names it (instead of INPUT).
+    #[arg(long, value_name = "FILE", conflicts_with = "input")]
+    pub input_file: Option<PathBuf>,
     /// PDB file naming the atoms of an H5MD or wepy input (elements, residues, bonds).
     #[arg(long, value_name = "PDB")]
     pub topology: Option<PathBuf>,
@@ -210,12 +214,12 @@ pub struct RunArgs {
     /// Multiplies every radius (above 1 adds a hydration shell).
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     pub radius_scale: f64,
-    /// First frame (position in the input's sequence).
-    #[arg(long, conflicts_with = "frames", value_parser = whole)]
-    pub start: Option<usize>,
-    /// Frame to stop before.
-    #[arg(long, conflicts_with = "frames", value_parser = whole)]
-    pub stop: Option<usize>,
+    /// First frame (position in the input's sequence; negative counts from the end).
+    #[arg(long, conflicts_with = "frames", allow_negative_numbers = true)]
+    pub start: Option<i64>,
+    /// Frame to stop before (negative counts from the end).
+    #[arg(long, conflicts_with = "frames", allow_negative_numbers = true)]
+    pub stop: Option<i64>,
     /// Every STEP-th frame.
     #[arg(long, conflicts_with = "frames", value_parser = whole)]
     pub step: Option<usize>,
@@ -229,10 +233,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "UNIT")]
     pub length_unit: Option<String>,
     /// Exterior walks (the cap when a --max-rsd-capacitance/polarizability target is set).
-    #[arg(long, default_value = "1e6", value_parser = count)]
+    #[arg(long, default_value = "1e6", value_parser = count, visible_alias = "num-walks")]
     pub walks: u64,
     /// Interior samples (the cap when --max-rsd-volume is set).
-    #[arg(long, default_value = "1e6", value_parser = count)]
+    #[arg(long, default_value = "1e6", value_parser = count, visible_alias = "num-interior-samples")]
     pub interior: u64,
     /// Seed of the random streams; with the frame and walk index it fixes every number drawn.
     #[arg(long, default_value_t = 0, value_parser = count)]
@@ -435,7 +439,8 @@ impl RunArgs {
 
     /// The input opened and the job settled.
     fn analysis(&self) -> Result<Analysis> {
-        Ok(Analysis::open(&self.input, self.options()?)?)
+        let input = self.input.as_ref().or(self.input_file.as_ref()).expect("clap requires INPUT or --input-file");
+        Ok(Analysis::open(input, self.options()?)?)
     }
 }
 

@@ -105,6 +105,9 @@ impl Sink for Console {
         if self.summary_on_stderr && !self.quiet && !end.summary.is_empty() {
             say!("{}", end.summary.table(end.length_unit).trim_end());
         }
+        if let (Some(v), false) = (end.footer.get("verification"), self.quiet) {
+            say!("{}", verification_line(v));
+        }
         if self.empty > MAX_FRAME_WARNINGS {
             say!("warning: {} frames in all had tallies with no hit", self.empty);
         }
@@ -114,5 +117,28 @@ impl Sink for Console {
             say!("warning: the target relative std was not reached within the walk cap in {missed} frame(s); raise --walks or --interior");
         }
         Ok(())
+    }
+}
+
+/// `--verify` in one line, whatever the report's format: how many frames were recomputed with
+/// the serial reference and whether they agree (a failure also ends the run with an error).
+fn verification_line(v: &serde_json::Value) -> String {
+    let checked = v["frames_checked"].as_u64().unwrap_or(0);
+    let how = match v["max_z"].as_f64() {
+        Some(z) => format!("agree within z <= {} (largest z {z:.2})", trajwalk::verify::MAX_Z),
+        None => "are identical, bit for bit".to_string(),
+    };
+    match v["passed"].as_bool() {
+        Some(true) => format!("verification: {checked} frame(s) recomputed with the serial reference {how}"),
+        _ => {
+            let w = &v["worst"];
+            format!(
+                "verification: {checked} frame(s) recomputed with the serial reference; frames {} differ (worst: frame {}, {}, {:e})",
+                v["failed_frames"],
+                w["frame"],
+                w["quantity"].as_str().unwrap_or("?"),
+                w["relative_difference"].as_f64().unwrap_or(f64::NAN)
+            )
+        }
     }
 }

@@ -215,7 +215,9 @@ impl Summary {
             let mean = match (s.frames, c) {
                 (0, _) => "n/a".to_string(),
                 (_, Some(c)) => format_uncertain(s.mean, c.standard_error),
-                (_, None) => format!("{:.6e}", s.mean),
+                // One frame (or a constant series) has no spread across frames: its value
+                // with the digits its Monte Carlo std allows, not a forced exponent.
+                (_, None) => format_uncertain(s.mean, s.mean_std().unwrap_or(0.0)) + " (MC)",
             };
             let n_eff = c.map_or("n/a".into(), |c| format!("{:.1}", c.effective_frames));
             let mc = s.mean_std().map_or("n/a".into(), |v| format!("{v:.3e}"));

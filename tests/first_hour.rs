@@ -1,0 +1,96 @@
+//! What a ZENO and MDAnalysis user trips over in the first hour, each fixed and kept so:
+//! ZENO's own option names, Python-style negative frame positions, the planner's walks for a
+//! capacitance target alone, `--verify` said on stderr whatever the format, a one-frame
+//! summary that reads as a value with its std.
+
+mod common;
+
+use common::{s, trajwalk};
+use serde_json::Value;
+use std::path::Path;
+
+fn example(name: &str) -> String {
+    s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name))
+}
+
+fn ok(args: &[&str]) -> std::process::Output {
+    let out = trajwalk(args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+#[test]
+fn zenos_option_names_are_accepted() {
+    let bod = example("two_spheres.bod");
+    let zeno = ok(&["run", "--input-file", &bod, "--num-walks", "3000", "--num-interior-samples", "1000", "--format", "json", "-q"]);
+    let ours = ok(&["run", &bod, "--walks", "3000", "--interior", "1000", "--format", "json", "-q"]);
+    let frame = |o: &std::process::Output| {
+        let mut f = serde_json::from_slice::<Value>(&o.stdout).unwrap()["frames"][0].clone();
+        f.as_object_mut().unwrap().remove("seconds");
+        f
+    };
+    assert_eq!(frame(&zeno), frame(&ours));
+    assert_eq!(frame(&zeno)["walks"], 3000);
+    let both = trajwalk(&["run", &bod, "--input-file", &bod]);
+    assert_eq!(both.status.code(), Some(2), "INPUT and --input-file conflict");
+}
+
+#[test]
+fn negative_start_and_stop_count_from_the_end() {
+    let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
+    let frames = |extra: &[&str]| {
+        let mut args =
+            vec!["run", input.as_str(), "--radii", radii.as_str(), "--walks", "200", "--interior", "200", "--format", "csv", "-q"];
+        args.extend(extra);
+        let out = ok(&args);
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse::<usize>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(frames(&["--start", "-3"]), [45, 46, 47]);
+    assert_eq!(frames(&["--start", "-5", "--stop", "-3"]), [43, 44]);
+    let out = trajwalk(&["run", &input, "--start", "-100"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: invalid option: --start -100 is before the first of the input's 48 frames"
+    );
+}
+
+#[test]
+fn a_capacitance_target_alone_budgets_the_walks_it_needs_not_the_cap() {
+    let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
+    let out = ok(&["plan", &input, "--radii", &radii, "--stop", "4", "--max-rsd-capacitance", "0.5", "--format", "json"]);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let walks = plan["plan"]["profile"]["walks_per_frame"].as_u64().unwrap();
+    // Rh of this peptide to 0.5% takes about 6e4 walks (1e6 is the cap).
+    assert!((20_000..300_000).contains(&walks), "{walks} walks per frame predicted");
+}
+
+#[test]
+fn verify_speaks_on_stderr_whatever_the_format() {
+    let bod = example("two_spheres.bod");
+    for format in ["csv", "table", "json"] {
+        let out = ok(&["run", &bod, "--walks", "2000", "--interior", "2000", "--verify", "1", "--format", format]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.lines().any(|l| l == "verification: 1 frame(s) recomputed with the serial reference are identical, bit for bit"),
+            "{format}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_one_frame_summary_reads_as_a_value_with_its_std() {
+    let out = ok(&["run", &example("two_spheres.bod"), "--walks", "2e4", "--interior", "2e4", "--format", "csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let row = stderr.lines().find(|l| l.trim_start().starts_with("capacitance ")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    // capacitance, frames 1, n_eff n/a, then "1.3868 +- 0.0090 (MC)": no forced exponent.
+    assert_eq!(&cells[..3], ["capacitance", "1", "n/a"], "{row}");
+    assert_eq!((cells[4], cells[6]), ("+-", "(MC)"), "{row}");
+    let value: f64 = cells[3].parse().unwrap();
+    assert!((value - 2.0 * 2f64.ln()).abs() < 0.05, "{row}");
+}
