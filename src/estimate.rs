@@ -1,6 +1,6 @@
 //! From tallies to observables, with a statistical standard deviation for each.
 //!
-//! Values follow ZENO's estimators (../shared/spec/walk-on-spheres.md) with one deliberate
+//! Values follow ZENO's estimators (docs/method.md) with one deliberate
 //! difference: q_eta comes from the eigenvalues of the polarizability tensor, not its
 //! diagonal, so `[eta]` does not depend on how the molecule happens to be oriented.
 //!

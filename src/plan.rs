@@ -154,6 +154,18 @@ pub struct Constraints {
     pub gpu: GpuOption,
 }
 
+/// A byte count as a person reads it: 18.2 MB, 3.0 GB (decimal units, as `--max-memory`
+/// takes them).
+pub fn human_bytes(b: u64) -> String {
+    let b = b as f64;
+    match b {
+        _ if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        _ if b >= 1e6 => format!("{:.1} MB", b / 1e6),
+        _ if b >= 1e3 => format!("{:.1} kB", b / 1e3),
+        _ => format!("{b} B"),
+    }
+}
+
 /// Threads a forced shape may ask for per core. Beyond the cores is the user's call (a test
 /// of a shape, a share of a node), but thousands of threads on two cores take minutes to
 /// start and only slow every one of them.
@@ -357,7 +369,8 @@ impl Profile {
     pub fn candidate(&self, frames: usize, workers: usize, threads: usize, max_chunk: usize) -> Candidate {
         let t = self.frame_seconds(threads);
         let (chunk, seconds, memory) = if workers == 1 {
-            let chunk = max_chunk.max(1);
+            // A chunk of more frames than the run has reads no more than the run.
+            let chunk = max_chunk.max(1).min(frames.max(1));
             let memory = (READ_AHEAD + 2) * chunk * self.bytes_per_frame + self.body_bytes;
             (chunk, self.read_seconds_per_frame + frames as f64 * t, memory)
         } else {
@@ -416,9 +429,11 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
         .min_by(|a, b| a.predicted_seconds.total_cmp(&b.predicted_seconds).then((a.workers * a.threads).cmp(&(b.workers * b.threads))))
     else {
         let least = candidates.iter().map(|x| x.predicted_memory_bytes).min().unwrap_or(0);
+        let cap = c.max_memory.unwrap_or(0);
         return Err(Error::Option(format!(
-            "no strategy fits --max-memory {} bytes: the smallest needs about {least}",
-            c.max_memory.unwrap_or(0)
+            "no strategy fits --max-memory {cap} bytes ({}): the smallest needs about {}",
+            human_bytes(cap),
+            human_bytes(least)
         )));
     };
     let best = (*best).clone();
@@ -444,11 +459,15 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
             Kind::Gpu => shape(r),
             k => format!("{} ({})", k.name(), shape(r)),
         };
-        reason += &format!(", {:.2}x faster than {what}, {:.2} s", r.predicted_seconds / best.predicted_seconds, r.predicted_seconds);
+        let ratio = r.predicted_seconds / best.predicted_seconds;
+        reason += &match ratio < 1.005 {
+            true => format!(", as fast as {what}, {:.2} s (the fewer cores win the tie)", r.predicted_seconds),
+            false => format!(", {ratio:.2}x faster than {what}, {:.2} s", r.predicted_seconds),
+        };
     }
     if let Some(m) = c.max_memory {
         let excluded = candidates.len() - fitting.len();
-        reason += &format!("; {excluded} candidate(s) excluded by --max-memory {m}");
+        reason += &format!("; {excluded} candidate(s) excluded by --max-memory {}", human_bytes(m));
     }
     if let (None, Some(note)) = (&c.gpu.cost, &c.gpu.note) {
         reason += &format!("; GPU not considered: {note}");

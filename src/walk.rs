@@ -1,4 +1,4 @@
-//! One exterior walk and one interior sample, exactly as ../shared/spec/walk-on-spheres.md
+//! One exterior walk and one interior sample, exactly as docs/method.md
 //! states, and the per-block tallies they add to.
 //!
 //! Walks are grouped in blocks of [`BLOCK`] consecutive indices; a block's tally is summed

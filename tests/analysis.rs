@@ -184,7 +184,8 @@ fn the_plan_is_a_library_call_and_hybrid_says_what_it_needs() {
         execution: Execution { strategy: Some(Kind::Hybrid), cores: Some(cores), ..Default::default() },
         ..Default::default()
     };
-    let e = Analysis::open(&bod, hybrid(2)).unwrap().plan().unwrap_err();
+    // Refused when the analysis is opened, before anything is profiled or written.
+    let e = Analysis::open(&bod, hybrid(2)).err().unwrap();
     assert_eq!(
         e.to_string(),
         "invalid option: strategy hybrid needs at least 2 workers x 2 threads (4 cores), but this machine offers 2 core(s); \

@@ -94,3 +94,26 @@ fn a_one_frame_summary_reads_as_a_value_with_its_std() {
     let value: f64 = cells[3].parse().unwrap();
     assert!((value - 2.0 * 2f64.ln()).abs() < 0.05, "{row}");
 }
+
+#[test]
+fn the_plan_reads_as_a_report() {
+    let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
+    let out = ok(&["plan", &input, "--radii", &radii, "--stop", "6", "--walks", "2000", "--interior", "2000"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('{'), "no raw JSON in the report:\n{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().position(|l| l.trim_start().starts_with("strategy workers")).expect("a table header");
+    let rows: Vec<&str> = lines[header..].iter().take_while(|l| l.starts_with("  ")).copied().collect();
+    assert!(rows.len() >= 2, "{text}");
+    assert!(rows.iter().all(|r| r.len() == rows[0].len()), "aligned columns:\n{text}");
+    for r in &rows[1..] {
+        let cells: Vec<&str> = r.split_whitespace().collect();
+        let per_task: usize = cells[3].parse().unwrap();
+        assert!((1..=6).contains(&per_task), "frames per task capped by the 6 frames: {r}");
+        assert!(r.ends_with(" MB") || r.ends_with(" kB"), "memory in human units: {r}");
+    }
+    let out = trajwalk(&["plan", &input, "--radii", &radii, "--stop", "6", "--max-memory", "1000"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.starts_with("error: invalid option: no strategy fits --max-memory 1000 bytes (1.0 kB): the smallest needs about "), "{e}");
+    assert!(e.trim_end().ends_with(" MB"), "{e}");
+}

@@ -183,7 +183,7 @@ fn the_planner_honours_memory_caps_and_forced_shapes() {
     assert!(chosen.predicted_memory_bytes <= 2_000_000_000, "{chosen:?}");
     assert!(capped.reason.contains("excluded by --max-memory"), "{}", capped.reason);
     let err = plan::choose(p.clone(), 500, 1, &Constraints { max_memory: Some(1000), ..constraints(8) }).unwrap_err().to_string();
-    assert!(err.starts_with("invalid option: no strategy fits --max-memory 1000 bytes: the smallest needs about "), "{err}");
+    assert!(err.starts_with("invalid option: no strategy fits --max-memory 1000 bytes (1.0 kB): the smallest needs about "), "{err}");
     let forced =
         plan::choose(p.clone(), 500, 1, &Constraints { strategy: Some(Kind::Hybrid), workers: Some(2), ..constraints(8) }).unwrap();
     assert_eq!((forced.strategy, forced.workers), (Kind::Hybrid, 2));

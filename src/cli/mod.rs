@@ -479,39 +479,69 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
     Ok(())
 }
 
+/// Seconds as a person reads them: 12 us, 3.4 ms, 2.50 s, 3 min 20 s.
+fn human_seconds(s: f64) -> String {
+    match s {
+        _ if !s.is_finite() => "n/a".into(),
+        _ if s < 1e-5 => format!("{:.2} us", s * 1e6),
+        _ if s < 1e-3 => format!("{:.0} us", s * 1e6),
+        _ if s < 1.0 => format!("{:.1} ms", s * 1e3),
+        _ if s < 120.0 => format!("{s:.2} s"),
+        _ => format!("{:.0} min {:.0} s", (s / 60.0).floor(), s % 60.0),
+    }
+}
+
+/// `trajwalk plan` for a person: the choice and why, what the probe measured, and every
+/// candidate in an aligned table (JSON keeps the raw numbers).
 fn plan_table(doc: &serde_json::Value) -> String {
     let p = &doc["plan"];
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let bytes = |v: &serde_json::Value| trajwalk::plan::human_bytes(v.as_u64().unwrap_or(0));
+    let pr = &p["profile"];
     let mut out = format!(
-        "plan: {} ({} worker(s) x {} thread(s), chunks of {} frames)\nwhy: {}\n",
+        "plan: {} ({} worker(s) x {} thread(s), up to {} frame(s) per task)\nwhy: {}\n",
         p["strategy"].as_str().unwrap_or(""),
         p["workers"],
         p["threads"],
         p["chunk_frames"],
         p["reason"].as_str().unwrap_or("")
     );
-    out += &format!("profile: {}\n", p["profile"]);
-    out += &format!("  {:<8} {:>7} {:>7} {:>6} {:>12} {:>14}\n", "strategy", "workers", "threads", "chunk", "predicted s", "memory MB");
+    out += &format!(
+        "probe of {} frame(s): read {} and body {} per frame; {} per walk, {} per interior sample on one thread; \
+         {:.2}x on {} cores; a frame needs {} walks and {} interior samples\n",
+        pr["frames_sampled"],
+        human_seconds(f(&pr["read_seconds_per_frame"])),
+        human_seconds(f(&pr["body_seconds"])),
+        human_seconds(f(&pr["seconds_per_walk"])),
+        human_seconds(f(&pr["seconds_per_interior_sample"])),
+        f(&pr["thread_speedup"]),
+        pr["cores"],
+        pr["walks_per_frame"],
+        pr["interior_per_frame"],
+    );
+    out += &format!("  {:<8} {:>7} {:>7} {:>14} {:>12} {:>10}\n", "strategy", "workers", "threads", "frames/task", "predicted", "memory");
     for c in p["candidates"].as_array().into_iter().flatten() {
         out += &format!(
-            "  {:<8} {:>7} {:>7} {:>6} {:>12.3} {:>14.1}\n",
+            "  {:<8} {:>7} {:>7} {:>14} {:>12} {:>10}\n",
             c["strategy"].as_str().unwrap_or(""),
-            c["workers"],
-            c["threads"],
-            c["chunk_frames"],
-            c["predicted_seconds"].as_f64().unwrap_or(f64::NAN),
-            c["predicted_memory_bytes"].as_f64().unwrap_or(f64::NAN) / 1e6
+            c["workers"].to_string(),
+            c["threads"].to_string(),
+            c["chunk_frames"].to_string(),
+            human_seconds(f(&c["predicted_seconds"])),
+            bytes(&c["predicted_memory_bytes"]),
         );
     }
     if let Some(m) = doc.get("measured") {
-        out += &format!("measured on {} frames (regret {:.3}):\n", m["frames"], m["regret"].as_f64().unwrap_or(f64::NAN));
+        out += &format!("measured on {} frames (regret {:.3}: the chosen time over the best):\n", m["frames"], f(&m["regret"]));
+        out += &format!("  {:<8} {:>7} {:>7} {:>12} {:>12}\n", "strategy", "workers", "threads", "predicted", "measured");
         for c in m["candidates"].as_array().into_iter().flatten() {
             out += &format!(
-                "  {:<8} {:>3} x {:<3} predicted {:>9.3} s  measured {:>9.3} s\n",
+                "  {:<8} {:>7} {:>7} {:>12} {:>12}\n",
                 c["strategy"].as_str().unwrap_or(""),
-                c["workers"],
-                c["threads"],
-                c["predicted_seconds"].as_f64().unwrap_or(f64::NAN),
-                c["measured_seconds"].as_f64().unwrap_or(f64::NAN)
+                c["workers"].to_string(),
+                c["threads"].to_string(),
+                human_seconds(f(&c["predicted_seconds"])),
+                human_seconds(f(&c["measured_seconds"]))
             );
         }
     }
