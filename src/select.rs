@@ -30,8 +30,10 @@ enum Expr {
     Resid(Vec<(i64, i64)>),
     Index(Vec<(i64, i64)>),
     Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    // n-ary rather than binary, so that a long flat `a or b or ...` is one level deep to
+    // evaluate and to drop, however many terms it has.
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,6 +46,27 @@ enum Field {
 
 const KEYWORDS: &[&str] = &["and", "or", "not", "all", "protein", "water", "ions", "element", "name", "resname", "type", "resid", "index"];
 
+/// How deeply a selection may nest, counting each `(` and each `not` as one level: the
+/// parser and the matcher recurse once per level, so an unbounded depth (a generated
+/// selection, a fuzzer's) would overflow the stack and abort with no message. No selection
+/// a person writes comes near it, and it stays far below what a 2 MB thread stack holds in
+/// a debug build (about 3 KB a level there).
+pub const MAX_DEPTH: usize = 100;
+
+/// Selections longer than this many characters are shortened in messages, so that a
+/// generated selection of thousands of terms does not fill the terminal.
+const QUOTE_CHARS: usize = 80;
+
+/// The selection as messages quote it: whole when short, else its beginning and its length.
+fn quote(text: &str) -> String {
+    let n = text.chars().count();
+    if n <= QUOTE_CHARS {
+        return format!("'{text}'");
+    }
+    let head: String = text.chars().take(QUOTE_CHARS - 20).collect();
+    format!("'{head}...' ({n} characters)")
+}
+
 /// A parsed selection; `matches` lists the atoms it selects.
 #[derive(Debug, Clone)]
 pub struct Selection {
@@ -53,13 +76,12 @@ pub struct Selection {
 
 impl Selection {
     /// Parses a selection once, so that its errors come before any frame is read; an
-    /// unknown word or a dangling operator is an [`Error::Option`] quoting the text.
+    /// unknown word, a dangling operator, a number out of range or nesting deeper than
+    /// [`MAX_DEPTH`] is an [`Error::Option`] quoting the text.
     pub fn parse(text: &str) -> Result<Selection> {
-        let spaced = text.replace('(', " ( ").replace(')', " ) ");
-        let tokens: Vec<&str> = spaced.split_whitespace().collect();
-        let mut p = Parser { text, tokens, at: 0 };
+        let mut p = Parser { text, tokens: tokens(text), at: 0, depth: 0 };
         if p.tokens.is_empty() {
-            return Err(p.error("is empty".into()));
+            return Err(p.error("is empty"));
         }
         let expr = p.or()?;
         if let Some(t) = p.peek() {
@@ -78,26 +100,53 @@ impl Selection {
     pub fn matches(&self, topology: &Topology) -> Result<Vec<usize>> {
         let out: Vec<usize> = topology.atoms.iter().enumerate().filter(|(i, a)| eval(&self.expr, *i, a)).map(|(i, _)| i).collect();
         if out.is_empty() {
-            return Err(Error::Option(format!("selection '{}' matches no atoms (of {})", self.text, topology.len())));
+            return Err(Error::Option(format!("selection {} matches no atoms (of {})", quote(&self.text), topology.len())));
         }
         Ok(out)
     }
 }
 
+/// Splits a selection into words, with `(` and `)` words of their own, in one pass.
+fn tokens(text: &str) -> Vec<&str> {
+    let mut out = vec![];
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() || c == '(' || c == ')' {
+            if let Some(s) = start.take() {
+                out.push(&text[s..i]);
+            }
+            if c != '(' && c != ')' {
+                continue;
+            }
+            out.push(&text[i..i + 1]);
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        out.push(&text[s..]);
+    }
+    out
+}
+
 fn glob(pattern: &str, value: &str) -> bool {
     match pattern.strip_suffix('*') {
-        Some(prefix) => value.len() >= prefix.len() && value[..prefix.len()].eq_ignore_ascii_case(prefix),
+        // Bytes, not a str slice: the prefix's length may fall inside a character of value.
+        Some(prefix) => value.len() >= prefix.len() && value.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()),
         None => pattern.eq_ignore_ascii_case(value),
     }
 }
 
 fn eval(e: &Expr, index: usize, a: &Atom) -> bool {
-    let res = a.resname.trim().to_ascii_uppercase();
+    let residue = |list: &[&str]| {
+        let res = a.resname.trim();
+        list.iter().any(|r| r.eq_ignore_ascii_case(res))
+    };
     match e {
         Expr::All => true,
-        Expr::Protein => PROTEIN.contains(&res.as_str()),
-        Expr::Water => WATER.contains(&res.as_str()),
-        Expr::Ions => ION_RESIDUES.contains(&res.as_str()),
+        Expr::Protein => residue(PROTEIN),
+        Expr::Water => residue(WATER),
+        Expr::Ions => residue(ION_RESIDUES),
         Expr::Field(f, values) => {
             let v = match f {
                 Field::Element => a.element.unwrap_or(""),
@@ -110,8 +159,8 @@ fn eval(e: &Expr, index: usize, a: &Atom) -> bool {
         Expr::Resid(ranges) => ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&a.resid)),
         Expr::Index(ranges) => ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&(index as i64))),
         Expr::Not(x) => !eval(x, index, a),
-        Expr::And(x, y) => eval(x, index, a) && eval(y, index, a),
-        Expr::Or(x, y) => eval(x, index, a) || eval(y, index, a),
+        Expr::And(xs) => xs.iter().all(|x| eval(x, index, a)),
+        Expr::Or(xs) => xs.iter().any(|x| eval(x, index, a)),
     }
 }
 
@@ -119,11 +168,18 @@ struct Parser<'a> {
     text: &'a str,
     tokens: Vec<&'a str>,
     at: usize,
+    /// Levels of `(` and `not` open at the current token.
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
-    fn error(&self, message: String) -> Error {
-        Error::Option(format!("selection '{}' {message}", self.text))
+    fn error(&self, message: impl std::fmt::Display) -> Error {
+        Error::Option(format!("selection {} {message}", quote(self.text)))
+    }
+
+    /// A problem with one value: the selection, then the value named after a colon.
+    fn value_error(&self, message: impl std::fmt::Display) -> Error {
+        Error::Option(format!("selection {}: {message}", quote(self.text)))
     }
 
     fn peek(&self) -> Option<&'a str> {
@@ -134,30 +190,47 @@ impl<'a> Parser<'a> {
         self.peek().is_some_and(|t| t.eq_ignore_ascii_case(k))
     }
 
+    /// Opens one level of nesting, refusing the one past [`MAX_DEPTH`].
+    fn deeper(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(format!("nests deeper than {MAX_DEPTH} levels (each '(' and each 'not' is one)")));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Expr> {
-        let mut e = self.and()?;
+        let mut terms = vec![self.and()?];
         while self.keyword("or") {
             self.at += 1;
-            e = Expr::Or(Box::new(e), Box::new(self.and()?));
+            terms.push(self.and()?);
         }
-        Ok(e)
+        Ok(if terms.len() == 1 { terms.pop().unwrap() } else { Expr::Or(terms) })
     }
 
     fn and(&mut self) -> Result<Expr> {
-        let mut e = self.not()?;
+        let mut terms = vec![self.not()?];
         while self.keyword("and") {
             self.at += 1;
-            e = Expr::And(Box::new(e), Box::new(self.not()?));
+            terms.push(self.not()?);
         }
-        Ok(e)
+        Ok(if terms.len() == 1 { terms.pop().unwrap() } else { Expr::And(terms) })
     }
 
+    /// A run of `not`s is counted in a loop rather than by recursion.
     fn not(&mut self) -> Result<Expr> {
-        if self.keyword("not") {
+        let mut nots = 0;
+        while self.keyword("not") {
             self.at += 1;
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.deeper()?;
+            nots += 1;
         }
-        self.primary()
+        let mut e = self.primary()?;
+        self.depth -= nots;
+        for _ in 0..nots {
+            e = Expr::Not(Box::new(e));
+        }
+        Ok(e)
     }
 
     /// The words after a field keyword, up to the next keyword or parenthesis.
@@ -176,20 +249,31 @@ impl<'a> Parser<'a> {
         Ok(out)
     }
 
+    /// One end of a range: a whole number that fits an i64, or a message naming the word.
+    fn number(&self, keyword: &str, word: &str, part: &str) -> Result<i64> {
+        use std::num::IntErrorKind;
+        part.parse().map_err(|e: std::num::ParseIntError| match e.kind() {
+            IntErrorKind::PosOverflow => self.value_error(format_args!("{part} is too large for {keyword} (at most {})", i64::MAX)),
+            IntErrorKind::NegOverflow => self.value_error(format_args!("{part} is too small for {keyword} (at least {})", i64::MIN)),
+            _ => self.value_error(format_args!("{keyword} takes whole numbers and ranges A-B, not '{word}'")),
+        })
+    }
+
     fn ranges(&mut self, keyword: &str) -> Result<Vec<(i64, i64)>> {
         let words = self.values(keyword)?;
         words
             .iter()
-            .map(|w| {
-                let bad = || self.error(format!("'{keyword} {w}': expected a whole number or a range A-B"));
-                let (lo, hi) = match w[1..].find(['-', ':']) {
-                    Some(p) => (&w[..p + 1], &w[p + 2..]),
-                    None => (&w[..], &w[..]),
+            .map(|&w| {
+                // The separator is searched for after the first character, which may be a
+                // lower end's minus sign (or any character at all: hence char_indices, not w[1..]).
+                let (lo, hi) = match w.char_indices().skip(1).find(|&(_, c)| c == '-' || c == ':') {
+                    Some((p, _)) => (&w[..p], &w[p + 1..]),
+                    None => (w, w),
                 };
-                let lo: i64 = lo.parse().map_err(|_| bad())?;
-                let hi: i64 = hi.parse().map_err(|_| bad())?;
+                let lo = self.number(keyword, w, lo)?;
+                let hi = self.number(keyword, w, hi)?;
                 if hi < lo {
-                    return Err(self.error(format!("'{keyword} {w}': the range is empty ({hi} < {lo})")));
+                    return Err(self.value_error(format_args!("{keyword} range {w} is empty ({hi} < {lo})")));
                 }
                 Ok((lo, hi))
             })
@@ -198,16 +282,18 @@ impl<'a> Parser<'a> {
 
     fn primary(&mut self) -> Result<Expr> {
         let Some(t) = self.peek() else {
-            return Err(self.error("ends where a selection was expected".into()));
+            return Err(self.error("ends where a selection was expected"));
         };
         self.at += 1;
         let e = match t.to_ascii_lowercase().as_str() {
             "(" => {
+                self.deeper()?;
                 let e = self.or()?;
                 if self.peek() != Some(")") {
-                    return Err(self.error("has an unclosed '('".into()));
+                    return Err(self.error("has an unclosed '('"));
                 }
                 self.at += 1;
+                self.depth -= 1;
                 e
             }
             "all" => Expr::All,
@@ -225,7 +311,7 @@ impl<'a> Parser<'a> {
             }
             "resid" => Expr::Resid(self.ranges("resid")?),
             "index" => Expr::Index(self.ranges("index")?),
-            ")" => return Err(self.error("has an unmatched ')'".into())),
+            ")" => return Err(self.error("has an unmatched ')'")),
             other => {
                 return Err(self.error(format!(
                     "has an unknown keyword '{other}' (expected protein, water, ions, all, element, name, resname, type, resid, index, not, and, or)"
@@ -293,10 +379,137 @@ mod tests {
         assert_eq!(err("(protein"), "invalid option: selection '(protein' has an unclosed '('");
         assert_eq!(err("protein)"), "invalid option: selection 'protein)' unexpected ')'");
         assert_eq!(err("name"), "invalid option: selection 'name' needs a value after 'name'");
-        assert_eq!(err("resid 5-2"), "invalid option: selection 'resid 5-2' 'resid 5-2': the range is empty (2 < 5)");
-        assert_eq!(err("resid x"), "invalid option: selection 'resid x' 'resid x': expected a whole number or a range A-B");
+        assert_eq!(err("resid 5-2"), "invalid option: selection 'resid 5-2': resid range 5-2 is empty (2 < 5)");
+        assert_eq!(err("resid x"), "invalid option: selection 'resid x': resid takes whole numbers and ranges A-B, not 'x'");
         assert_eq!(err("protein and"), "invalid option: selection 'protein and' ends where a selection was expected");
         let none = Selection::parse("resname XYZ").unwrap().matches(&topology()).unwrap_err().to_string();
         assert_eq!(none, "invalid option: selection 'resname XYZ' matches no atoms (of 8)");
+    }
+
+    fn err(text: &str) -> String {
+        Selection::parse(text).unwrap_err().to_string()
+    }
+
+    fn nested(open: &str, depth: usize, close: &str) -> String {
+        format!("{}protein{}", open.repeat(depth), close.repeat(depth))
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_an_error_not_a_stack_overflow() {
+        let parens = nested("(", 20_000, ")");
+        assert_eq!(
+            err(&parens),
+            format!(
+                "invalid option: selection '{}...' (40007 characters) nests deeper than 100 levels (each '(' and each 'not' is one)",
+                "(".repeat(60)
+            )
+        );
+        let nots = nested("not ", 30_000, "");
+        assert_eq!(
+            err(&nots),
+            format!(
+                "invalid option: selection '{}...' (120007 characters) nests deeper than 100 levels (each '(' and each 'not' is one)",
+                "not ".repeat(15)
+            )
+        );
+        // The limit itself is allowed, and one more is refused, whichever way the levels come.
+        assert_eq!(sel(&nested("(", MAX_DEPTH, ")")), vec![0, 1, 2, 3]);
+        assert_eq!(sel(&nested("not ", MAX_DEPTH, "")), vec![0, 1, 2, 3]);
+        assert_eq!(sel(&nested("not (", MAX_DEPTH / 2, ")")), vec![0, 1, 2, 3]);
+        assert!(err(&nested("(", MAX_DEPTH + 1, ")")).ends_with("nests deeper than 100 levels (each '(' and each 'not' is one)"));
+        assert!(err(&nested("not ", MAX_DEPTH + 1, "")).ends_with("nests deeper than 100 levels (each '(' and each 'not' is one)"));
+        assert!(err(&format!("not {}", nested("not (", MAX_DEPTH / 2, ")"))).contains("nests deeper than 100 levels"));
+        // Levels closed again do not count against later ones.
+        let side_by_side = format!("{} or {}", nested("(", MAX_DEPTH, ")"), nested("not ", MAX_DEPTH, ""));
+        assert_eq!(sel(&side_by_side), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn the_deepest_selection_allowed_fits_a_small_stack() {
+        // A quarter of the 2 MB a spawned thread gets, in whatever build the tests run.
+        let run = || {
+            for text in [nested("(", MAX_DEPTH, ")"), nested("not ", MAX_DEPTH, ""), nested("not (", MAX_DEPTH / 2, ")")] {
+                let s = Selection::parse(&text).unwrap();
+                assert_eq!(s.matches(&topology()).unwrap(), vec![0, 1, 2, 3]);
+                assert!(Selection::parse(&format!("not {text}")).is_err());
+            }
+        };
+        std::thread::Builder::new().stack_size(512 * 1024).spawn(run).unwrap().join().unwrap();
+    }
+
+    #[test]
+    fn long_flat_selections_take_linear_time_and_no_stack() {
+        // A flat or/and is one level however many terms it has: parsing, matching and
+        // dropping it fit a 128 KiB stack (a binary tree 10,000 deep would not), and each
+        // atom costs at most one comparison a term.
+        let run = || {
+            let terms = 10_000;
+            let atoms = 1_000;
+            let big = Topology {
+                atoms: (0..atoms).map(|i| Atom { resname: "ALA".into(), resid: i as i64, ..Default::default() }).collect(),
+                bonds: vec![],
+            };
+            let t = std::time::Instant::now();
+            let ors = (0..terms).map(|i| format!("index {i}")).collect::<Vec<_>>().join(" or ");
+            let s = Selection::parse(&ors).unwrap();
+            assert_eq!(s.matches(&big).unwrap(), (0..atoms).collect::<Vec<_>>());
+            drop(s);
+            let ands = (0..terms).map(|i| format!("not resid {}", terms + i)).collect::<Vec<_>>().join(" and ");
+            assert_eq!(Selection::parse(&ands).unwrap().matches(&big).unwrap().len(), atoms);
+            // About 1.5e7 comparisons: milliseconds in release, about a second in debug.
+            let took = t.elapsed();
+            assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+        };
+        std::thread::Builder::new().stack_size(128 * 1024).spawn(run).unwrap().join().unwrap();
+        // Nesting beside a long flat or still has all its levels.
+        let ors = (0..10_000).map(|i| format!("index {i}")).collect::<Vec<_>>().join(" or ");
+        assert!(Selection::parse(&format!("{ors} or {}", nested("(", MAX_DEPTH, ")"))).is_ok());
+    }
+
+    #[test]
+    fn numbers_too_large_for_a_range_are_named_once() {
+        assert_eq!(
+            err("index 0-18446744073709551615"),
+            "invalid option: selection 'index 0-18446744073709551615': 18446744073709551615 is too large for index (at most 9223372036854775807)"
+        );
+        assert_eq!(
+            err("resid 1-99999999999999999999"),
+            "invalid option: selection 'resid 1-99999999999999999999': 99999999999999999999 is too large for resid (at most 9223372036854775807)"
+        );
+        assert_eq!(
+            err("protein and resid -99999999999999999999-3"),
+            "invalid option: selection 'protein and resid -99999999999999999999-3': -99999999999999999999 is too small for resid (at least -9223372036854775808)"
+        );
+        for text in ["index 0-18446744073709551615", "resid 1-99999999999999999999", "resid x", "resid 5-2"] {
+            assert_eq!(err(text).matches(text).count(), 1, "{}", err(text));
+        }
+        // The extremes themselves are numbers.
+        assert_eq!(sel("index 0-9223372036854775807"), (0..8).collect::<Vec<_>>());
+        assert_eq!(sel("resid -9223372036854775808-1"), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn values_that_begin_with_any_character_are_errors_not_panics() {
+        assert_eq!(err("resid Å"), "invalid option: selection 'resid Å': resid takes whole numbers and ranges A-B, not 'Å'");
+        assert_eq!(err("index é-3"), "invalid option: selection 'index é-3': index takes whole numbers and ranges A-B, not 'é-3'");
+        assert_eq!(err("index 3-é"), "invalid option: selection 'index 3-é': index takes whole numbers and ranges A-B, not '3-é'");
+        assert_eq!(err("index 漢:3"), "invalid option: selection 'index 漢:3': index takes whole numbers and ranges A-B, not '漢:3'");
+        assert_eq!(err("resid -"), "invalid option: selection 'resid -': resid takes whole numbers and ranges A-B, not '-'");
+        assert_eq!(err("resid 1-"), "invalid option: selection 'resid 1-': resid takes whole numbers and ranges A-B, not '1-'");
+        // A wildcard prefix that ends inside a multi-byte character of a name is no match.
+        let mut t = topology();
+        t.atoms[0].name = "Éa".into();
+        assert_eq!(
+            Selection::parse("name E*").unwrap().matches(&t).unwrap_err().to_string(),
+            "invalid option: selection 'name E*' matches no atoms (of 8)"
+        );
+        assert_eq!(Selection::parse("name Éa*").unwrap().matches(&t).unwrap(), vec![0]);
+    }
+
+    #[test]
+    fn tokens_split_on_whitespace_and_parentheses() {
+        assert_eq!(tokens(" (a\tb)(c)  d é(f) "), vec!["(", "a", "b", ")", "(", "c", ")", "d", "é", "(", "f", ")"]);
+        assert_eq!(tokens(""), Vec::<&str>::new());
+        assert_eq!(tokens("protein"), vec!["protein"]);
     }
 }
