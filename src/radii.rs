@@ -143,8 +143,10 @@ impl RadiiTable {
 
     /// Parses `<key> <radius>` lines in Angstrom; `path` only names the source in errors
     /// and [`RadiiTable::source`]. Refuses non-positive radii and a key given twice
-    /// (ignoring case).
+    /// (ignoring case). A UTF-8 byte-order mark at the start is skipped, so it does not
+    /// become part of the first key.
     pub fn parse(text: &str, path: &Path) -> Result<RadiiTable> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut radii = BTreeMap::new();
         for (n, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();

@@ -3,8 +3,9 @@
 //! One command per line, keywords case-insensitive: `SPHERE x y z r` (and its alias
 //! `ATOM x y z r`), `ST d`, `RLAUNCH R`, `HUNITS s unit` (m, cm, nm, A, L; `UNITS unit`
 //! means `HUNITS 1 unit`), `TEMP t C|K`, `MASS m Da|kDa|g|kg`, `VISCOSITY v p|cp`, `BF b`.
-//! Text after `#` is a comment (an extension). ZENO's other bodies (CUBE, CUBOID, VOXELS,
-//! TRAJECTORY) are refused by name rather than silently ignored.
+//! Text after `#` is a comment (an extension); a leading UTF-8 byte-order mark is skipped.
+//! ZENO's other bodies (CUBE, CUBOID, VOXELS, TRAJECTORY) are refused by name rather than
+//! silently ignored.
 //!
 //! Lengths in the file are multiplied by the HUNITS scale, so results come out in the
 //! HUNITS unit. Without HUNITS the unit is Angstrom (ZENO would call it a generic length).
@@ -87,8 +88,10 @@ impl Line<'_> {
 }
 
 /// Parses .bod text; `path` only names the file in messages. HUNITS applies to every
-/// length in the file, wherever it appears, and the last HUNITS or UNITS wins.
+/// length in the file, wherever it appears, and the last HUNITS or UNITS wins. A UTF-8
+/// byte-order mark at the start (some Windows editors write one) is skipped.
 pub fn parse(text: &str, path: &Path) -> Result<BodInput> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut centers = vec![];
     let mut radii = vec![];
     let mut skin = None;
@@ -149,14 +152,23 @@ pub fn parse(text: &str, path: &Path) -> Result<BodInput> {
     for c in &mut centers {
         *c = c.map(|v| v * scale);
     }
-    Ok(BodInput {
+    let input = BodInput {
         centers,
         radii: radii.into_iter().map(|r| r * scale).collect(),
         skin_thickness: skin.map(|s| s * scale),
         launch_radius: rlaunch.map(|r| r * scale),
         length_unit,
         conditions,
-    })
+    };
+    // Each value was checked finite (and positive where it must be) as written; times the
+    // scale it can still overflow to infinity or underflow to zero.
+    let finite = input.centers.iter().flatten().all(|v| v.is_finite());
+    let positive = input.radii.iter().chain(&input.skin_thickness).chain(&input.launch_radius).all(|&v| v.is_finite() && v > 0.0);
+    if !(finite && positive) {
+        let scale = if (1e-4..1e6).contains(&scale) { scale.to_string() } else { format!("{scale:e}") };
+        return Err(Error::Body(format!("{}: lengths times the HUNITS scale {scale} are out of range (infinite or zero)", path.display())));
+    }
+    Ok(input)
 }
 
 fn strip(e: Error) -> String {

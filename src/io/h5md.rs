@@ -62,11 +62,11 @@ fn per_frame(group: &hdf5::Group, name: &str, n: usize, path: &Path) -> Result<O
         };
         return Ok(Some((0..n).map(|i| offset + i as f64 * increment).collect()));
     }
-    let values = ds.read_raw::<f64>().map_err(err)?;
-    if values.len() != n {
-        return Err(input_error(path, format!("{what} has {} values but there are {n} frames", values.len())));
+    // Checked before reading: a damaged file's shape can claim more values than memory holds.
+    if ds.size() != n {
+        return Err(input_error(path, format!("{what} has {} values but there are {n} frames", ds.size())));
     }
-    Ok(Some(values))
+    Ok(Some(ds.read_raw::<f64>().map_err(err)?))
 }
 
 fn species(group: &hdf5::Group, atoms: usize, path: &Path) -> Result<Option<Vec<Option<&'static str>>>> {
@@ -187,6 +187,12 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
     if n == 0 || atoms == 0 {
         return Err(input_error(path, format!("{position_path} is empty (shape {shape:?})")));
     }
+    // The frame table and the topology are allocated from the shape: a damaged file can
+    // claim more than memory holds, and a failed allocation would abort the process.
+    let too_large = || input_error(path, format!("{position_path} has shape {shape:?}, too large to index (a damaged file?)"));
+    let mut frames = Vec::new();
+    frames.try_reserve_exact(n).map_err(|_| too_large())?;
+    Vec::<crate::topology::Atom>::new().try_reserve_exact(atoms).map_err(|_| too_large())?;
     let unit = text_attr(&ds, "unit", &format!("the unit of {position_path}"), path)?;
     let scale = length_scale(unit.as_deref(), &position_path, opts.length_unit.as_deref(), path)?;
     let position = group.group("position").map_err(|e| input_error(path, e.to_string()))?;
@@ -196,15 +202,13 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
         if position.link_exists("time") { text_attr(&**dataset(&position, "time", path)?, "unit", "time unit", path)? } else { None };
     let elements = species(&group, atoms, path)?.unwrap_or_else(|| vec![None; atoms]);
     let cell = if opts.no_cell { CellLayout::None } else { cell_layout(&group, n, scale, path)? };
-    let frames = (0..n)
-        .map(|i| FrameInfo {
-            index: i,
-            key: i as u64,
-            step: steps.as_ref().map(|s| s[i].round() as i64),
-            time: times.as_ref().map(|t| t[i]),
-            wepy: None,
-        })
-        .collect();
+    frames.extend((0..n).map(|i| FrameInfo {
+        index: i,
+        key: i as u64,
+        step: steps.as_ref().map(|s| s[i].round() as i64),
+        time: times.as_ref().map(|t| t[i]),
+        wepy: None,
+    }));
     Ok(Trajectory {
         path: path.into(),
         format: Format::H5md(Layout { position: position_path.clone(), scale, cell }),

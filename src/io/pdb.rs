@@ -6,7 +6,9 @@
 //! CONECT records become bonds; CRYST1 the periodic cell (a 1 x 1 x 1 Angstrom cell is the
 //! format's placeholder for "no cell" and is ignored). Opening scans the file once for
 //! where each model starts, so a chunk of frames is read by seeking, and memory does not
-//! grow with the number of models.
+//! grow with the number of models; the scan also checks every ATOM/HETATM line's
+//! coordinates, so a damaged line is reported as itself before anything else is checked.
+//! A UTF-8 byte-order mark at the start of the file is skipped.
 
 use crate::error::{Error, Result};
 use crate::topology::{element_symbol, guess_element, Atom, Topology};
@@ -60,7 +62,11 @@ fn cryst1(line: &str, path: &Path, number: usize) -> Result<Option<M3>> {
     let mut p = [0.0f64; 6];
     for (k, cols) in [6..15, 15..24, 24..33, 33..40, 40..47, 47..54].into_iter().enumerate() {
         let text = field(line, cols);
-        p[k] = text.parse().map_err(|_| parse_error(path, number, format!("CRYST1 value '{text}' is not a number")))?;
+        p[k] = match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => v,
+            Ok(_) => return Err(parse_error(path, number, format!("CRYST1 value '{text}' is not a finite number"))),
+            Err(_) => return Err(parse_error(path, number, format!("CRYST1 value '{text}' is not a number"))),
+        };
     }
     let [a, b, c, al, be, ga] = p;
     if (a == 1.0 && b == 1.0 && c == 1.0) || a <= 0.0 || b <= 0.0 || c <= 0.0 {
@@ -84,14 +90,17 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |error| Error::Io { path: path.into(), error }
 }
 
-/// The atoms of the first model, and the bonds of the CONECT records.
+/// The atoms of the first model, and the bonds of the CONECT records. Coordinates are not
+/// read, so a file used only as a topology need not have them.
 pub fn read_topology(path: &Path) -> Result<Topology> {
-    scan(path).map(|(topology, _)| topology)
+    scan(path, false).map(|(topology, _)| topology)
 }
 
 /// One pass over the file: the first model's atoms, the CONECT bonds, and where each model
-/// starts with the cell in force for it.
-fn scan(path: &Path) -> Result<(Topology, Vec<Model>)> {
+/// starts with the cell in force for it; with `check_coordinates`, every ATOM/HETATM line's
+/// coordinates are parsed too, so a truncated or damaged line is reported at open, as
+/// itself, rather than after the atoms it names have been given radii.
+fn scan(path: &Path, check_coordinates: bool) -> Result<(Topology, Vec<Model>)> {
     let mut r = open_file(path)?;
     let mut atoms = vec![];
     let mut serials = std::collections::HashMap::new();
@@ -103,11 +112,19 @@ fn scan(path: &Path) -> Result<(Topology, Vec<Model>)> {
     let (mut offset, mut number) = (0u64, 0);
     let mut line = String::new();
     loop {
-        let n = r.read_line(&mut line).map_err(io_error(path))?;
+        let mut n = r.read_line(&mut line).map_err(io_error(path))?;
         if n == 0 {
             break;
         }
         number += 1;
+        if number == 1 && line.starts_with('\u{feff}') {
+            // A byte-order mark: not part of the first record, and models are read from
+            // after it.
+            let bom = '\u{feff}'.len_utf8();
+            line.replace_range(..bom, "");
+            offset += bom as u64;
+            n -= bom;
+        }
         let l = line.trim_end_matches(['\n', '\r']);
         if l.starts_with("CRYST1") {
             cell = cryst1(l, path, number)?;
@@ -116,6 +133,9 @@ fn scan(path: &Path) -> Result<(Topology, Vec<Model>)> {
         } else if l.starts_with("ENDMDL") {
             in_first_model = false;
         } else if is_atom(l) {
+            if check_coordinates {
+                coordinates(l, path, number)?;
+            }
             if first_atom.is_none() {
                 first_atom = Some(Model { offset, line: number, cell });
             }
@@ -151,8 +171,9 @@ fn scan(path: &Path) -> Result<(Topology, Vec<Model>)> {
                 let a = index(first)?;
                 for s in rest {
                     let b = index(s)?;
-                    if a < b {
-                        bonds.push([a, b]);
+                    // Either order: many writers list a bond only from one of its atoms.
+                    if a != b {
+                        bonds.push([a.min(b), a.max(b)]);
                     }
                 }
             }
@@ -174,7 +195,7 @@ fn scan(path: &Path) -> Result<(Topology, Vec<Model>)> {
 /// Opens a PDB file as a trajectory of one frame per MODEL (one frame if it has no MODEL
 /// records), in Angstrom, with the first model's atoms as the topology.
 pub fn open(path: &Path) -> Result<Trajectory> {
-    let (topology, models) = scan(path)?;
+    let (topology, models) = scan(path, true)?;
     let frames = (0..models.len()).map(|i| FrameInfo { index: i, key: i as u64, step: None, time: None, wepy: None }).collect();
     Ok(Trajectory {
         path: path.into(),

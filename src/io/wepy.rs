@@ -134,6 +134,10 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
             if shape.len() != 3 || shape[2] != 3 {
                 return Err(input_error(path, format!("{name} has shape {shape:?}, expected (cycles, atoms, 3)")));
             }
+            if shape[1] == 0 {
+                // As the H5MD reader words it: a frame of no atoms is no body.
+                return Err(input_error(path, format!("{name} is empty: it holds no atoms (shape {shape:?})")));
+            }
             if *atoms.get_or_insert(shape[1]) != shape[1] {
                 return Err(input_error(path, format!("{name} has {} atoms, earlier trajectories {}", shape[1], atoms.unwrap())));
             }
