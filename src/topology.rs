@@ -91,8 +91,8 @@ impl Topology {
         self.atoms.len()
     }
 
-    /// Whether there are no atoms; the H5MD, PDB and .bod readers refuse such inputs, the
-    /// wepy reader does not check.
+    /// Whether there are no atoms; every reader refuses such inputs, so a job's topology is
+    /// never empty.
     pub fn is_empty(&self) -> bool {
         self.atoms.is_empty()
     }

@@ -619,7 +619,6 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "finds an abort: wepy::open sizes its frame table from a damaged cycle count (up to 2^32) unchecked; run with --ignored once fixed"]
     fn wepy_byte_mutations(m in mutations(3)) {
         check_hdf5("wepy", "h5", mutate(valid_wepy().to_vec(), &m))?;
     }

@@ -145,6 +145,18 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
                 return Err(input_error(path, format!("{name}: run, trajectory or cycle index too large for a frame key")));
             }
             let first = frames.len();
+            // The frame table is allocated from the shape: a damaged file can claim more
+            // cycles than memory holds, and a failed allocation would abort the process.
+            // (With overcommit a huge reservation can succeed and fail only when filled, so
+            // the shape is also held against the file's size: coordinates compress, but not
+            // a thousandfold.)
+            let too_large = || input_error(path, format!("{name} has shape {shape:?}, too large to index (a damaged file?)"));
+            let file_bytes = std::fs::metadata(path).map_or(u64::MAX, |m| m.len());
+            let claimed = (shape[0] as u64).saturating_mul(shape[1] as u64).saturating_mul(12);
+            if claimed / 1000 > file_bytes {
+                return Err(too_large());
+            }
+            frames.try_reserve(shape[0]).map_err(|_| too_large())?;
             for cycle in 0..shape[0] as u64 {
                 frames.push(FrameInfo {
                     index: frames.len(),
