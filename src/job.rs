@@ -168,8 +168,39 @@ impl Job {
                 ),
             });
         }
-        if let (true, Some(cell)) = (self.unwrap, &frame.cell) {
-            pbc::make_whole(&mut centers, cell, &self.topology.bonds);
+        if let (true, Some(m)) = (self.unwrap, &frame.cell) {
+            let refused = |fault: pbc::CellError| {
+                let fault = match fault {
+                    pbc::CellError::TooSmall { atom, to, bonded, distance, width } => {
+                        pbc::CellError::TooSmall { atom: self.atoms[atom], to: self.atoms[to], bonded, distance, width }
+                    }
+                    pbc::CellError::NarrowerThanAtom { atom, radius, width } => {
+                        pbc::CellError::NarrowerThanAtom { atom: self.atoms[atom], radius, width }
+                    }
+                    other => other,
+                };
+                Error::Input {
+                    path: self.trajectory.path.clone(),
+                    message: format!(
+                        "frame {}: the periodic box {} {} {fault} (--no-unwrap ignores the box)",
+                        frame.info.index,
+                        describe_cell(m),
+                        self.trajectory.length_unit.name
+                    ),
+                }
+            };
+            // An all-zero cell is Ok(None): the "no box" of H5MD, DCD and XTC writers.
+            if let Some(cell) = pbc::Cell::new(m).map_err(refused)? {
+                pbc::holds_spheres(&cell, &self.radii).map_err(refused)?;
+                // Consecutive atoms are taken to be linked only within a named residue: a
+                // topology without residues (H5MD species alone) may list separate molecules.
+                let atoms = &self.topology.atoms;
+                let same_residue = |a: usize, b: usize| {
+                    !atoms[a].resname.is_empty()
+                        && (&atoms[a].chain, atoms[a].resid, &atoms[a].resname) == (&atoms[b].chain, atoms[b].resid, &atoms[b].resname)
+                };
+                pbc::make_whole(&mut centers, &cell, &self.topology.bonds, same_residue).map_err(refused)?;
+            }
         }
         Body::new(&centers, &self.radii, &self.body)
             .map_err(|e| Error::Input { path: self.trajectory.path.clone(), message: format!("frame {}: {e}", frame.info.index) })
@@ -184,5 +215,15 @@ impl Job {
             conditions: self.conditions.clone(),
         };
         compute_frame(&body, frame.info.key, &self.sampling, &ctx, pool)
+    }
+}
+
+/// A cell as an error names it: an orthorhombic one by its edges, any other by its vectors.
+fn describe_cell(m: &[[f64; 3]; 3]) -> String {
+    let row = |r: &[f64; 3]| format!("[{}]", r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "));
+    if pbc::is_orthorhombic(m) {
+        format!("with edges {}", row(&[m[0][0], m[1][1], m[2][2]]))
+    } else {
+        format!("with vectors [{}]", m.iter().map(row).collect::<Vec<_>>().join(", "))
     }
 }

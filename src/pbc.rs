@@ -3,14 +3,176 @@
 //! blobs a cell apart, and every observable wrong. Each atom is moved by whole cell vectors
 //! to the image nearest the atom it hangs from: its bonded neighbour already placed, or,
 //! for the first atom of a piece the bonds do not connect, the atom before it in topology
-//! order.
+//! order. The cell is checked first ([`Cell::new`]) and the links afterwards, so an
+//! impossible box (negative, zero, NaN or tiny edges, a flat or left-handed cell) is an
+//! error rather than a molecule folded into one cell width.
 
 use crate::vec3::{M3, V3};
+use std::fmt;
 
-/// Cell rows are the cell vectors; positions are in the cell's length unit. Returns false
-/// (and leaves positions alone) when the cell is degenerate.
-pub fn make_whole(positions: &mut [V3], cell: &M3, bonds: &[[usize; 2]]) -> bool {
-    let Some(inverse) = invert(cell) else { return false };
+/// A periodic cell that can be trusted to make a molecule whole: finite, with positive
+/// edges, right-handed and with volume. Built only by [`Cell::new`], so an impossible box
+/// from a damaged or misconverted file is refused instead of scrambling the molecule.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    vectors: M3,
+    inverse: M3,
+    width: f64,
+}
+
+/// Why a frame's cell cannot be used; the message says what is wrong with the cell, the
+/// caller adds the input, the frame and the cell itself.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CellError {
+    /// An entry is NaN or infinite.
+    NonFinite,
+    /// An orthorhombic cell with an edge of zero or less.
+    NonPositiveEdge,
+    /// Cell vectors with (next to) no volume between them: one of zero length, or all
+    /// three in a plane.
+    Degenerate,
+    /// Cell vectors of a left-handed set (negative determinant), which no MD engine writes.
+    LeftHanded,
+    /// The cell's narrowest width is not more than an atom's sphere's diameter: the sphere
+    /// would overlap its own periodic image, so the box cannot be the molecule's. Checked
+    /// for every input, bonds or none, so a tiny box is refused even where nothing says
+    /// which atoms are linked.
+    NarrowerThanAtom {
+        /// The atom with the largest radius, an index into the positions.
+        atom: usize,
+        /// Its radius.
+        radius: f64,
+        /// The cell's narrowest width.
+        width: f64,
+    },
+    /// After making the molecule whole, a link it was made whole along is not shorter than
+    /// half the cell's narrowest width: only a link that short is sure to be its own nearest
+    /// image, and a real box is far wider than a bond, so the box cannot be the molecule's.
+    TooSmall {
+        /// The atom placed from `to`, an index into the positions.
+        atom: usize,
+        /// The atom it was placed next to.
+        to: usize,
+        /// Whether the two are bonded (else they are consecutive atoms of one residue).
+        bonded: bool,
+        /// Their distance after making the molecule whole.
+        distance: f64,
+        /// The cell's narrowest width (distance between opposite faces).
+        width: f64,
+    },
+}
+
+impl fmt::Display for CellError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            CellError::NonFinite => write!(f, "has a non-finite entry"),
+            CellError::NonPositiveEdge => write!(f, "has an edge that is not positive"),
+            CellError::Degenerate => write!(f, "is degenerate (its vectors span no volume)"),
+            CellError::LeftHanded => write!(f, "is left-handed (negative determinant)"),
+            CellError::NarrowerThanAtom { atom, radius, width } => write!(
+                f,
+                "is narrower ({}) than the sphere of atom {atom} (radius {}), which would overlap its own periodic image",
+                significant(*width),
+                significant(*radius)
+            ),
+            CellError::TooSmall { atom, to, bonded, distance, width } => write!(
+                f,
+                "is too small for the molecule: atoms {to} and {atom} ({}) are {} apart after making it whole, \
+                 not under {}, half the box's narrowest width",
+                if *bonded { "bonded" } else { "consecutive in the topology" },
+                significant(*distance),
+                significant(0.5 * *width)
+            ),
+        }
+    }
+}
+
+/// Four significant digits, without an exponent: 15.47, 0.0007071.
+pub fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (3 - x.abs().log10().floor() as i64).clamp(0, 17) as usize;
+    format!("{x:.decimals$}")
+}
+
+/// Whether the cell vectors lie along the axes, off-diagonal entries zero to rounding (a
+/// CRYST1 cell's 90 degree angles leave 1e-16 behind), so the cell is described, and its
+/// edges checked, as three edges.
+pub fn is_orthorhombic(m: &M3) -> bool {
+    let largest = m.iter().flatten().fold(0.0f64, |a, v| a.max(v.abs()));
+    (0..3).all(|i| (0..3).all(|j| i == j || m[i][j].abs() <= 1e-12 * largest))
+}
+
+impl Cell {
+    /// Checks a cell whose rows are the cell vectors. An all-zero cell is Ok(None): the
+    /// "no box" that H5MD, DCD and XTC writers store for a system without one. Otherwise
+    /// every entry must be finite; an orthorhombic (diagonal) cell needs three positive
+    /// edges; any cell must be right-handed with a volume of at least 1e-6 of the product of
+    /// its edge lengths (a flatter cell is degenerate to rounding).
+    pub fn new(vectors: &M3) -> Result<Option<Cell>, CellError> {
+        if vectors.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(CellError::NonFinite);
+        }
+        if vectors.iter().flatten().all(|&v| v == 0.0) {
+            return Ok(None);
+        }
+        if is_orthorhombic(vectors) && (0..3).any(|i| vectors[i][i] <= 0.0) {
+            return Err(CellError::NonPositiveEdge);
+        }
+        let [a, b, c] = *vectors;
+        let norm = |v: V3| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        let cross = |u: V3, v: V3| [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]];
+        let det = (0..3).map(|k| a[k] * cross(b, c)[k]).sum::<f64>();
+        let scale = norm(a) * norm(b) * norm(c);
+        if !det.is_finite() || det.abs() <= 1e-6 * scale {
+            return Err(CellError::Degenerate);
+        }
+        if det < 0.0 {
+            return Err(CellError::LeftHanded);
+        }
+        let width = [cross(b, c), cross(c, a), cross(a, b)].into_iter().map(|n| det / norm(n)).fold(f64::INFINITY, f64::min);
+        let inverse = invert(vectors).ok_or(CellError::Degenerate)?;
+        Ok(Some(Cell { vectors: *vectors, inverse, width }))
+    }
+
+    /// The narrowest distance between opposite faces: a vector shorter than half of it is
+    /// its own nearest image, so links shorter than that are made whole unambiguously.
+    pub fn width(&self) -> f64 {
+        self.width
+    }
+
+    /// The cell vectors, as rows.
+    pub fn vectors(&self) -> &M3 {
+        &self.vectors
+    }
+}
+
+/// Refuses a cell no wider than the largest sphere's diameter ([`CellError::NarrowerThanAtom`]).
+pub fn holds_spheres(cell: &Cell, radii: &[f64]) -> Result<(), CellError> {
+    let Some(atom) = (0..radii.len()).reduce(|best, i| if radii[i] > radii[best] { i } else { best }) else { return Ok(()) };
+    let radius = radii[atom];
+    if 2.0 * radius >= cell.width {
+        return Err(CellError::NarrowerThanAtom { atom, radius, width: cell.width });
+    }
+    Ok(())
+}
+
+/// Makes the molecule whole in `cell` (see the module's documentation), then checks every
+/// link it was made whole along: each bond, and each first atom of a piece the bonds do not
+/// connect to the atom before it when both are in the same residue (`same_residue(a, b)`;
+/// atoms of other residues or molecules, or of a topology that names no residues, may lie
+/// any distance apart). A link not shorter
+/// than half the cell's narrowest width is [`CellError::TooSmall`]: minimum-image unwrapping
+/// is only right for links that short, so a box like that cannot be the molecule's. The
+/// positions are made whole even then.
+pub fn make_whole(
+    positions: &mut [V3],
+    cell: &Cell,
+    bonds: &[[usize; 2]],
+    same_residue: impl Fn(usize, usize) -> bool,
+) -> Result<(), CellError> {
+    let (vectors, inverse) = (&cell.vectors, &cell.inverse);
     let n = positions.len();
     let mut neighbours: Vec<Vec<usize>> = vec![vec![]; n];
     for &[a, b] in bonds {
@@ -18,33 +180,44 @@ pub fn make_whole(positions: &mut [V3], cell: &M3, bonds: &[[usize; 2]]) -> bool
         neighbours[b].push(a);
     }
     let mut placed = vec![false; n];
+    let mut order_links = vec![];
     let mut queue = std::collections::VecDeque::new();
     for start in 0..n {
         if placed[start] {
             continue;
         }
         if start > 0 {
-            positions[start] = nearest_image(positions[start], positions[start - 1], cell, &inverse);
+            positions[start] = nearest_image(positions[start], positions[start - 1], vectors, inverse);
+            if same_residue(start - 1, start) {
+                order_links.push([start - 1, start]);
+            }
         }
         placed[start] = true;
         queue.push_back(start);
         while let Some(a) = queue.pop_front() {
             for &b in &neighbours[a] {
                 if !placed[b] {
-                    positions[b] = nearest_image(positions[b], positions[a], cell, &inverse);
+                    positions[b] = nearest_image(positions[b], positions[a], vectors, inverse);
                     placed[b] = true;
                     queue.push_back(b);
                 }
             }
         }
     }
-    true
+    let links = bonds.iter().map(|&l| (l, true)).chain(order_links.into_iter().map(|l| (l, false)));
+    for ([to, atom], bonded) in links {
+        let d = (0..3).map(|k| (positions[atom][k] - positions[to][k]).powi(2)).sum::<f64>().sqrt();
+        if d.is_nan() || d >= 0.5 * cell.width {
+            return Err(CellError::TooSmall { atom, to, bonded, distance: d, width: cell.width });
+        }
+    }
+    Ok(())
 }
 
 fn invert(m: &M3) -> Option<M3> {
     let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    if !(det.is_finite() && det.abs() > 1e-12) {
+    if !(det.is_finite() && det != 0.0) {
         return None;
     }
     let c = |i: usize, j: usize| {
@@ -106,8 +279,9 @@ mod tests {
             .collect();
         let mut by_order = wrapped.clone();
         let bonds: Vec<[usize; 2]> = (0..7).map(|i| [i, i + 1]).collect();
-        assert!(make_whole(&mut wrapped, &cell, &bonds));
-        assert!(make_whole(&mut by_order, &cell, &[]));
+        let cell = Cell::new(&cell).unwrap().unwrap();
+        make_whole(&mut wrapped, &cell, &bonds, |_, _| true).unwrap();
+        make_whole(&mut by_order, &cell, &[], |_, _| true).unwrap();
         for i in 0..8 {
             assert!(close(wrapped[i], whole[i]), "bonds: atom {i}: {:?} vs {:?}", wrapped[i], whole[i]);
             assert!(close(by_order[i], whole[i]), "order: atom {i}: {:?} vs {:?}", by_order[i], whole[i]);
@@ -119,9 +293,41 @@ mod tests {
         // Atom 2 is bonded to atom 0, not to atom 1 (a branch): it must follow atom 0.
         let cell = [[10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 10.0]];
         let mut x = vec![[1.0, 5.0, 5.0], [9.6, 5.0, 5.0], [9.5, 5.0, 5.0]];
-        assert!(make_whole(&mut x, &cell, &[[0, 1], [0, 2]]));
+        let cell = Cell::new(&cell).unwrap().unwrap();
+        make_whole(&mut x, &cell, &[[0, 1], [0, 2]], |_, _| true).unwrap();
         assert!(close(x[1], [-0.4, 5.0, 5.0]) && close(x[2], [-0.5, 5.0, 5.0]), "{x:?}");
-        let zero = [[0.0; 3]; 3];
-        assert!(!make_whole(&mut x, &zero, &[]));
+        assert!(Cell::new(&[[0.0; 3]; 3]).unwrap().is_none(), "an all-zero cell is no cell");
+    }
+
+    #[test]
+    fn impossible_cells_are_refused() {
+        let diag = |a: f64, b: f64, c: f64| [[a, 0.0, 0.0], [0.0, b, 0.0], [0.0, 0.0, c]];
+        let err = |m: M3| Cell::new(&m).unwrap_err();
+        assert_eq!(err(diag(-30.0, 30.0, 30.0)), CellError::NonPositiveEdge);
+        assert_eq!(err(diag(-30.0, -30.0, 30.0)), CellError::NonPositiveEdge, "two negative edges keep the determinant positive");
+        assert_eq!(err(diag(30.0, 0.0, 30.0)), CellError::NonPositiveEdge);
+        assert_eq!(err(diag(30.0, f64::NAN, 30.0)), CellError::NonFinite);
+        assert_eq!(err(diag(30.0, 30.0, f64::INFINITY)), CellError::NonFinite);
+        assert_eq!(err([[10.0, 0.0, 0.0], [5.0, 5.0, 0.0], [15.0, 5.0, 0.0]]), CellError::Degenerate, "coplanar vectors");
+        assert_eq!(err([[10.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 2.0, 10.0]]), CellError::Degenerate, "a zero vector");
+        assert_eq!(err([[10.0, 0.0, 0.0], [2.0, 10.0, 0.0], [1.0, 2.0, -10.0]]), CellError::LeftHanded);
+        let skew = Cell::new(&[[20.0, 0.0, 0.0], [5.0, 18.0, 0.0], [3.0, 4.0, 16.0]]).unwrap().unwrap();
+        assert!((skew.width() - 16.0).abs() < 1e-12, "{}", skew.width());
+    }
+
+    #[test]
+    fn a_bond_not_under_half_the_narrowest_width_is_refused() {
+        // A bond of (1.2, 1.2, 0) in a cube of 2.9 is its own nearest image, 1.697 long: not
+        // under 1.45, so the cube may hold images of its atoms closer than its bond.
+        let cell = Cell::new(&[[2.9, 0.0, 0.0], [0.0, 2.9, 0.0], [0.0, 0.0, 2.9]]).unwrap().unwrap();
+        let mut x = vec![[0.0, 0.0, 0.0], [1.2, 1.2, 0.0]];
+        let e = make_whole(&mut x, &cell, &[[0, 1]], |_, _| true).unwrap_err();
+        assert_eq!(e.to_string(), "is too small for the molecule: atoms 0 and 1 (bonded) are 1.697 apart after making it whole, not under 1.450, half the box's narrowest width");
+        // Consecutive atoms of different residues may be far apart; of one residue they may not.
+        let mut x = vec![[0.0, 0.0, 0.0], [1.4, 0.0, 0.0], [0.0, 1.44, 0.0]];
+        make_whole(&mut x, &cell, &[[0, 1]], |a, b| a == 1 && b == 2).unwrap_err();
+        make_whole(&mut x, &cell, &[], |_, _| false).unwrap();
+        assert_eq!(significant(0.000707106), "0.0007071");
+        assert_eq!(significant(15.4712), "15.47");
     }
 }
