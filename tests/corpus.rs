@@ -346,3 +346,23 @@ fn a_sparse_body_is_no_estimate_and_says_so() {
     );
     assert!(!stderr.contains("target relative std"), "no target was set: {stderr}");
 }
+
+#[test]
+fn a_pdb_box_with_a_negative_edge_is_refused_and_placeholders_mean_no_box() {
+    let d = dir("cryst1");
+    let atom = "ATOM      1  CA  ALA A   1       1.000   2.000   3.000  1.00  0.00           C\nEND\n";
+    let pdb = |name: &str, edges: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, format!("CRYST1{edges}  90.00  90.00  90.00 P 1           1\n{atom}")).unwrap();
+        s(&p)
+    };
+    let negative = pdb("neg.pdb", "  -10.000   10.000   10.000");
+    assert_eq!(
+        error(&run(&[&negative]), &d),
+        "error: D/neg.pdb, line 1: CRYST1 edges -10 10 10 are not all positive (1 1 1 or 0 0 0 would mean no box)"
+    );
+    for (name, edges) in [("one.pdb", "    1.000    1.000    1.000"), ("zero.pdb", "    0.000    0.000    0.000")] {
+        let out = run(&[&pdb(name, edges), "--quiet"]);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

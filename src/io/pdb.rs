@@ -69,8 +69,13 @@ fn cryst1(line: &str, path: &Path, number: usize) -> Result<Option<M3>> {
         };
     }
     let [a, b, c, al, be, ga] = p;
-    if (a == 1.0 && b == 1.0 && c == 1.0) || a <= 0.0 || b <= 0.0 || c <= 0.0 {
+    // `1 1 1` and all zeros are the placeholders writers use for "no box"; any other edge
+    // that is not positive is a wrong box, refused with the frame by the periodic check.
+    if (a == 1.0 && b == 1.0 && c == 1.0) || (a == 0.0 && b == 0.0 && c == 0.0) {
         return Ok(None);
+    }
+    if a <= 0.0 || b <= 0.0 || c <= 0.0 {
+        return Err(parse_error(path, number, format!("CRYST1 edges {a} {b} {c} are not all positive (1 1 1 or 0 0 0 would mean no box)")));
     }
     let (al, be, ga) = (al.to_radians(), be.to_radians(), ga.to_radians());
     let cx = c * be.cos();
