@@ -192,14 +192,22 @@ impl Job {
             // An all-zero cell is Ok(None): the "no box" of H5MD, DCD and XTC writers.
             if let Some(cell) = pbc::Cell::new(m).map_err(refused)? {
                 pbc::holds_spheres(&cell, &self.radii).map_err(refused)?;
-                // Consecutive atoms are taken to be linked only within a named residue: a
-                // topology without residues (H5MD species alone) may list separate molecules.
+                // Consecutive atoms are one molecule within a named residue, and across
+                // consecutive residues of one chain that are neither water nor ions (a
+                // protein or nucleic acid without bonds in its file): a topology without
+                // residues (H5MD species alone) may list separate molecules.
                 let atoms = &self.topology.atoms;
-                let same_residue = |a: usize, b: usize| {
-                    !atoms[a].resname.is_empty()
-                        && (&atoms[a].chain, atoms[a].resid, &atoms[a].resname) == (&atoms[b].chain, atoms[b].resid, &atoms[b].resname)
+                let linked = |a: usize, b: usize| {
+                    let (x, y) = (&atoms[a], &atoms[b]);
+                    let named = !x.resname.is_empty() && !y.resname.is_empty();
+                    let same_residue = (&x.chain, x.resid, &x.resname) == (&y.chain, y.resid, &y.resname);
+                    let polymer = x.chain == y.chain
+                        && (y.resid - x.resid).abs() <= 1
+                        && !crate::select::is_water_or_ion(&x.resname)
+                        && !crate::select::is_water_or_ion(&y.resname);
+                    named && (same_residue || polymer)
                 };
-                pbc::make_whole(&mut centers, &cell, &self.topology.bonds, same_residue).map_err(refused)?;
+                pbc::make_whole(&mut centers, &cell, &self.topology.bonds, linked).map_err(refused)?;
             }
         }
         Body::new(&centers, &self.radii, &self.body)

@@ -1,11 +1,12 @@
-//! Making a molecule whole. MD engines wrap atoms into the periodic cell, so a protein near
+//! Making molecules whole. MD engines wrap atoms into the periodic cell, so a protein near
 //! a cell face comes out in pieces on opposite sides; its walk-on-spheres body would be two
-//! blobs a cell apart, and every observable wrong. Each atom is moved by whole cell vectors
-//! to the image nearest the atom it hangs from: its bonded neighbour already placed, or,
-//! for the first atom of a piece the bonds do not connect, the atom before it in topology
-//! order. The cell is checked first ([`Cell::new`]) and the links afterwards, so an
-//! impossible box (negative, zero, NaN or tiny edges, a flat or left-handed cell) is an
-//! error rather than a molecule folded into one cell width.
+//! blobs a cell apart, and every observable wrong. Each molecule (what bonds and residues
+//! link) is made whole, atom by atom to the image nearest the atom it hangs from, and the
+//! other molecules are brought to the images nearest the largest one ([`make_whole`]); a
+//! crystal is left alone. The cell is checked first
+//! ([`Cell::new`]) and the links afterwards, so an impossible box (negative, zero, NaN or
+//! tiny edges, a flat or left-handed cell) is an error rather than a molecule folded into
+//! one cell width.
 
 use crate::vec3::{M3, V3};
 use std::fmt;
@@ -158,20 +159,22 @@ pub fn holds_spheres(cell: &Cell, radii: &[f64]) -> Result<(), CellError> {
     Ok(())
 }
 
-/// Makes the molecule whole in `cell` (see the module's documentation), then checks every
-/// link it was made whole along: each bond, and each first atom of a piece the bonds do not
-/// connect to the atom before it when both are in the same residue (`same_residue(a, b)`;
-/// atoms of other residues or molecules, or of a topology that names no residues, may lie
-/// any distance apart). A link not shorter
-/// than half the cell's narrowest width is [`CellError::TooSmall`]: minimum-image unwrapping
-/// is only right for links that short, so a box like that cannot be the molecule's. The
-/// positions are made whole even then.
-pub fn make_whole(
-    positions: &mut [V3],
-    cell: &Cell,
-    bonds: &[[usize; 2]],
-    same_residue: impl Fn(usize, usize) -> bool,
-) -> Result<(), CellError> {
+/// Makes each molecule of the selection whole, then brings the molecules together.
+///
+/// A molecule is what the links connect: bonds, and consecutive atoms that `linked` says
+/// belong together (one residue, or consecutive residues of one chain). Within a molecule
+/// each atom moves by whole cell vectors to the image nearest the atom it hangs from, as
+/// MDAnalysis's `make_whole` does. The largest molecule (most atoms; the first on a tie)
+/// then stays, and every other one moves as a whole to the image whose centroid is nearest
+/// the largest one's centroid: water, ions or a ligand gather around the protein instead of
+/// drifting image by image through the box. Where nothing links the atoms at all (no bonds,
+/// no residues), the atoms are either left as read or chained to nearest images in topology
+/// order, whichever is more compact (the smaller radius of gyration): a molecule split
+/// across the box is made whole, and a crystal is left alone.
+///
+/// Afterwards every link must be shorter than half the cell's narrowest width (see
+/// [`CellError::TooSmall`]).
+pub fn make_whole(positions: &mut [V3], cell: &Cell, bonds: &[[usize; 2]], linked: impl Fn(usize, usize) -> bool) -> Result<(), CellError> {
     let (vectors, inverse) = (&cell.vectors, &cell.inverse);
     let n = positions.len();
     let mut neighbours: Vec<Vec<usize>> = vec![vec![]; n];
@@ -179,18 +182,21 @@ pub fn make_whole(
         neighbours[a].push(b);
         neighbours[b].push(a);
     }
+    let original = positions.to_vec();
     let mut placed = vec![false; n];
     let mut order_links = vec![];
+    let mut molecules: Vec<Vec<usize>> = vec![];
     let mut queue = std::collections::VecDeque::new();
     for start in 0..n {
         if placed[start] {
             continue;
         }
-        if start > 0 {
+        if start > 0 && linked(start - 1, start) {
             positions[start] = nearest_image(positions[start], positions[start - 1], vectors, inverse);
-            if same_residue(start - 1, start) {
-                order_links.push([start - 1, start]);
-            }
+            order_links.push([start - 1, start]);
+            molecules.last_mut().expect("atom 0 opened a molecule").push(start);
+        } else {
+            molecules.push(vec![start]);
         }
         placed[start] = true;
         queue.push_back(start);
@@ -199,9 +205,41 @@ pub fn make_whole(
                 if !placed[b] {
                     positions[b] = nearest_image(positions[b], positions[a], vectors, inverse);
                     placed[b] = true;
+                    molecules.last_mut().expect("a molecule is open").push(b);
                     queue.push_back(b);
                 }
             }
+        }
+    }
+    if molecules.iter().all(|m| m.len() == 1) {
+        // Nothing links the atoms (no bonds, no residues: H5MD species alone). Chained to
+        // nearest images in topology order they make a molecule split across the box whole,
+        // but a crystal (or separate particles) drifts image by image through the box: keep
+        // whichever arrangement is the more compact, as read or chained.
+        let mut chained = original.clone();
+        for i in 1..n {
+            chained[i] = nearest_image(chained[i], chained[i - 1], vectors, inverse);
+        }
+        let spread = |x: &[V3]| {
+            let c: V3 = std::array::from_fn(|k| x.iter().map(|p| p[k]).sum::<f64>() / n as f64);
+            x.iter().map(|p| (0..3).map(|k| (p[k] - c[k]).powi(2)).sum::<f64>()).sum::<f64>()
+        };
+        let keep = if spread(&chained) < spread(&original) { chained } else { original };
+        positions.copy_from_slice(&keep);
+        return Ok(());
+    }
+    let centroid = |m: &[usize], x: &[V3]| -> V3 { std::array::from_fn(|k| m.iter().map(|&i| x[i][k]).sum::<f64>() / m.len() as f64) };
+    let largest = (0..molecules.len()).reduce(|best, k| if molecules[k].len() > molecules[best].len() { k } else { best }).expect("n > 0");
+    let reference = centroid(&molecules[largest], positions);
+    for (k, m) in molecules.iter().enumerate() {
+        if k == largest {
+            continue;
+        }
+        let c = centroid(m, positions);
+        let to = nearest_image(c, reference, vectors, inverse);
+        let shift: V3 = std::array::from_fn(|j| to[j] - c[j]);
+        for &i in m {
+            positions[i] = std::array::from_fn(|j| positions[i][j] + shift[j]);
         }
     }
     let links = bonds.iter().map(|&l| (l, true)).chain(order_links.into_iter().map(|l| (l, false)));
@@ -297,6 +335,43 @@ mod tests {
         make_whole(&mut x, &cell, &[[0, 1], [0, 2]], |_, _| true).unwrap();
         assert!(close(x[1], [-0.4, 5.0, 5.0]) && close(x[2], [-0.5, 5.0, 5.0]), "{x:?}");
         assert!(Cell::new(&[[0.0; 3]; 3]).unwrap().is_none(), "an all-zero cell is no cell");
+    }
+
+    #[test]
+    fn other_molecules_gather_around_the_largest_one() {
+        let cell = Cell::new(&[[10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 10.0]]).unwrap().unwrap();
+        // A bonded triple at x = 1..3, split across the x face, and two waters (linked
+        // within themselves) an image away: each water moves whole to the image nearest the
+        // triple's centroid, keeping its own shape.
+        let mut x =
+            vec![[1.0, 5.0, 5.0], [9.0, 5.0, 5.0], [8.0, 5.0, 5.0], [5.0, 5.0, 9.5], [5.0, 5.0, 0.4], [4.0, 9.0, 5.0], [4.0, 9.6, 5.0]];
+        let residue = |i: usize| [0, 0, 0, 1, 1, 2, 2][i];
+        make_whole(&mut x, &cell, &[[0, 1], [1, 2]], |a, b| residue(a) == residue(b)).unwrap();
+        assert!(close(x[1], [-1.0, 5.0, 5.0]) && close(x[2], [-2.0, 5.0, 5.0]), "the triple is whole: {x:?}");
+        let bond = |a: usize, b: usize| [x[b][0] - x[a][0], x[b][1] - x[a][1], x[b][2] - x[a][2]];
+        assert!(close(bond(3, 4), [0.0, 0.0, 0.9]), "the first water is whole: {x:?}");
+        assert!(close(x[3], [-5.0, 5.0, 9.5]), "and moved by -10 in x to the triple: {x:?}");
+        let centroid = |a: usize, b: usize| [(x[a][0] + x[b][0]) / 2.0, (x[a][1] + x[b][1]) / 2.0, (x[a][2] + x[b][2]) / 2.0];
+        let reference = [(1.0 - 1.0 - 2.0) / 3.0, 5.0, 5.0];
+        for (a, b) in [(3, 4), (5, 6)] {
+            let c = centroid(a, b);
+            assert!((0..3).all(|k| (c[k] - reference[k]).abs() <= 5.0 + 1e-9), "water {a}-{b} at {c:?} is its nearest image");
+        }
+        assert!(close([x[6][0] - x[5][0], x[6][1] - x[5][1], x[6][2] - x[5][2]], [0.0, 0.6, 0.0]), "the second water keeps its shape");
+    }
+
+    #[test]
+    fn atoms_nothing_links_stay_as_read_unless_chaining_makes_them_more_compact() {
+        let cell = Cell::new(&[[10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 10.0]]).unwrap().unwrap();
+        let mut pair = vec![[0.4, 5.0, 5.0], [9.8, 5.0, 5.0]];
+        make_whole(&mut pair, &cell, &[], |_, _| false).unwrap();
+        assert!(close(pair[1], [-0.2, 5.0, 5.0]), "a pair split across the face is made whole: {pair:?}");
+        // A lattice filling the cell: chaining would only drift; it stays as read.
+        let lattice: Vec<V3> =
+            (0..27).map(|i| [1.0 + 3.3 * (i % 3) as f64, 1.0 + 3.3 * (i / 3 % 3) as f64, 1.0 + 3.3 * (i / 9) as f64]).collect();
+        let mut x = lattice.clone();
+        make_whole(&mut x, &cell, &[], |_, _| false).unwrap();
+        assert_eq!(x, lattice);
     }
 
     #[test]

@@ -20,6 +20,13 @@ const PROTEIN: &[&str] = &[
 ];
 const WATER: &[&str] = &["SOL", "WAT", "HOH", "H2O", "TIP3", "TIP3P", "TIP4", "TIP4P", "TIP5", "SPC", "SPCE", "T3P", "T4P", "T5P"];
 
+/// Whether a residue is a water or an ion: a molecule of its own, never part of the chain
+/// that the residues before and after it form (the unwrap keeps them apart).
+pub fn is_water_or_ion(resname: &str) -> bool {
+    let r = resname.to_ascii_uppercase();
+    WATER.contains(&r.as_str()) || ION_RESIDUES.contains(&r.as_str())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Expr {
     All,

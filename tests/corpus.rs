@@ -366,3 +366,34 @@ fn a_pdb_box_with_a_negative_edge_is_refused_and_placeholders_mean_no_box() {
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// Unwrapping a selection of many molecules: each is made whole and gathered around the
+/// largest, so the protein and its waters are one solvated blob within the box (it was a
+/// random walk through the images: a launch sphere of 1168 A in a 52.8 A box); a crystal,
+/// whose atoms nothing links, is left as read.
+#[test]
+fn separate_molecules_gather_around_the_largest_and_a_crystal_is_left_alone() {
+    let (Some(h5md), Some(pdb), Some(cu)) =
+        (common::shared_data("cobrotoxin.h5md"), common::shared_data("cobrotoxin.pdb"), common::shared_data("cu.h5md"))
+    else {
+        return;
+    };
+    let d = dir("fragments");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run(&[args, &["--frames", "0", "--format", "json", "--quiet"]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let doc = json(&[&s(&h5md), "--topology", &s(&pdb), "--select", "not name MW"]);
+    let launch = doc["frames"][0]["launch"]["radius"].as_f64().unwrap();
+    let half_diagonal = 52.8 * 3f64.sqrt() / 2.0;
+    assert!(launch < half_diagonal, "launch radius {launch} A, the box's half diagonal {half_diagonal:.1} A");
+    let frame = |doc: &serde_json::Value| {
+        let mut f = doc["frames"][0].clone();
+        f.as_object_mut().unwrap().remove("seconds");
+        f
+    };
+    let (wrapped, as_read) = (json(&[&s(&cu)]), json(&[&s(&cu), "--no-unwrap"]));
+    assert_eq!(frame(&wrapped), frame(&as_read), "the crystal is left as read");
+    let _ = d;
+}
