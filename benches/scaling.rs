@@ -105,6 +105,7 @@ fn main() {
             select: None,
             radii: Some(Radii::Uniform(1.5)),
             radius_scale: 1.0,
+            radius_add: 0.0,
             unwrap: false,
             frames: FrameSelection::default(),
             body: BodyOptions::default(),

@@ -12,9 +12,10 @@ use crate::pool::Pool;
 use crate::radii::{self, Radii};
 use crate::select::Selection;
 use crate::stream::FrameStream;
-use crate::topology::Topology;
+use crate::topology::{self, Topology};
 use crate::trajectory::{Chunk, Format, Frame, FrameSelection, Trajectory};
-use crate::units::Conditions;
+use crate::units::{self, Conditions};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// What the user asked for, before it is checked against the input.
@@ -24,8 +25,13 @@ pub struct JobOptions {
     pub select: Option<String>,
     /// None: the input's own radii (.bod), else Bondi by element.
     pub radii: Option<Radii>,
-    /// Multiplies every radius, the .bod file's own included; must be positive.
+    /// Multiplies every radius, the .bod file's own included; must be positive. A scale
+    /// outside 0.5 to 2 is noted ([`Job::notes`]).
     pub radius_scale: f64,
+    /// A hydration shell in Angstrom, added to every radius after the scale (a .bod file's
+    /// radii too, converted to its unit): r' = r x scale + add. May be negative as long as
+    /// every radius stays positive.
+    pub radius_add: f64,
     /// Make molecules whole across the periodic box before building a body; frames without
     /// a cell are used as they are either way.
     pub unwrap: bool,
@@ -47,6 +53,7 @@ impl Default for JobOptions {
             select: None,
             radii: None,
             radius_scale: 1.0,
+            radius_add: 0.0,
             unwrap: true,
             frames: FrameSelection::default(),
             body: BodyOptions::default(),
@@ -88,8 +95,14 @@ pub struct Job {
     pub body: BodyOptions,
     /// Validated sampling options.
     pub sampling: Sampling,
-    /// The conditions in force: the command line's over a .bod file's.
+    /// The conditions in force: the command line's over a .bod file's, with `water` and
+    /// `auto` settled into numbers.
     pub conditions: Conditions,
+    /// What a person should know about how the options were taken, one sentence each,
+    /// without the `note: ` a terminal prefixes: conditions given without the rest a
+    /// coefficient needs, the mass `--mass auto` found (and whether hydrogens are missing
+    /// from it), an unusual radius scale. The library never prints; drivers show them.
+    pub notes: Vec<String>,
 }
 
 impl Job {
@@ -97,6 +110,8 @@ impl Job {
     /// selection, radius or frame range fails before any walk runs.
     pub fn prepare(trajectory: Trajectory, opts: &JobOptions) -> Result<Job> {
         opts.sampling.validate()?;
+        radii::check_scale(opts.radius_scale)?;
+        radii::check_add(opts.radius_add)?;
         let all = &trajectory.topology;
         let atoms = match &opts.select {
             Some(s) => Selection::parse(s)?.matches(all)?,
@@ -105,12 +120,11 @@ impl Job {
         let topology = all.subset(&atoms);
         let mut body = opts.body.clone();
         let mut conditions = opts.conditions.clone();
-        let radii = match (&trajectory.format, &opts.radii) {
+        let mut radii = match (&trajectory.format, &opts.radii) {
             (Format::Bod(input), None) => {
                 body.launch_radius = body.launch_radius.or(input.launch_radius);
                 body.skin_thickness = body.skin_thickness.or(input.skin_thickness);
                 conditions = input.conditions.overridden_by(&conditions);
-                radii::check_scale(opts.radius_scale)?;
                 atoms.iter().map(|&i| input.radii[i] * opts.radius_scale).collect()
             }
             (Format::Bod(_), Some(_)) => {
@@ -123,15 +137,51 @@ impl Job {
                 opts.radius_scale,
             )?,
         };
-        if !conditions.is_empty() && trajectory.length_unit.meters.is_none() {
+        let unit = &trajectory.length_unit;
+        if opts.radius_add != 0.0 {
+            let Some(meters) = unit.meters else {
+                return Err(Error::Option(format!(
+                    "--radius-add is in Angstrom, but {} is in generic units (L): set HUNITS",
+                    trajectory.path.display()
+                )));
+            };
+            // 1e-10 / 1e-10 is exactly 1: an Angstrom input's shell is the number given.
+            radii::add_shell(&mut radii, opts.radius_add * (1e-10 / meters), opts.radius_add, &unit.name)?;
+        }
+        if !conditions.is_empty() && unit.meters.is_none() {
             return Err(Error::Option(format!(
                 "transport coefficients need a physical length unit, but {} is in generic units (L): set HUNITS",
                 trajectory.path.display()
             )));
         }
+        let mut notes: Vec<String> = radii::scale_note(opts.radius_scale).into_iter().collect();
+        if conditions.viscosity_of_water {
+            let t = conditions
+                .temperature_k
+                .ok_or_else(|| Error::Option("--viscosity water needs the temperature: give --temperature, e.g. 20C".into()))?;
+            conditions.viscosity_pa_s = Some(units::water_viscosity(t)?);
+        }
+        if conditions.mass_from_elements {
+            let (daltons, note) = mass_of(&topology, &trajectory)?;
+            conditions.mass_kg = Some(daltons * units::DALTON_KG);
+            notes.push(note);
+        }
+        notes.extend(conditions.missing());
         let frames = opts.frames.resolve(trajectory.len())?;
         let read = atoms[0]..atoms[atoms.len() - 1] + 1;
-        Ok(Job { trajectory, atoms, read, topology, radii, frames, unwrap: opts.unwrap, body, sampling: opts.sampling.clone(), conditions })
+        Ok(Job {
+            trajectory,
+            atoms,
+            read,
+            topology,
+            radii,
+            frames,
+            unwrap: opts.unwrap,
+            body,
+            sampling: opts.sampling.clone(),
+            conditions,
+            notes,
+        })
     }
 
     /// Frames a chunk may hold at most: about `CHUNK_BYTES` of coordinates.
@@ -234,4 +284,74 @@ fn describe_cell(m: &[[f64; 3]; 3]) -> String {
     } else {
         format!("with vectors [{}]", m.iter().map(row).collect::<Vec<_>>().join(", "))
     }
+}
+
+/// `--mass auto`: the selected atoms' standard atomic weights summed, in daltons, and a note
+/// giving the mass and formula (Hill order) and, when the selection has fewer hydrogens
+/// than carbons (a united-atom or heavy-atom model), that the mass counts only the atoms
+/// present. Atoms without an element are refused by name, as are elements without a
+/// standard atomic weight.
+fn mass_of(topology: &Topology, trajectory: &Trajectory) -> Result<(f64, String)> {
+    if let Format::Bod(_) = trajectory.format {
+        return Err(Error::Option(format!(
+            "--mass auto sums the atoms' elements, but the spheres of {} have none: give --mass with a unit (e.g. 14.3kDa) or MASS in the file",
+            trajectory.path.display()
+        )));
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut unnamed: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for atom in &topology.atoms {
+        match atom.element {
+            Some(e) => *counts.entry(e).or_default() += 1,
+            None => *unnamed.entry((atom.name.as_str(), atom.resname.as_str())).or_default() += 1,
+        }
+    }
+    if !unnamed.is_empty() {
+        let n: usize = unnamed.values().sum();
+        let mut kinds: Vec<_> = unnamed.iter().collect();
+        kinds.sort_by_key(|(_, &n)| std::cmp::Reverse(n));
+        let named: Vec<String> = kinds
+            .iter()
+            .take(3)
+            .map(|((name, resname), &k)| {
+                let what = match (name.is_empty(), resname.is_empty()) {
+                    (true, _) => "unnamed".to_string(),
+                    (false, true) => name.to_string(),
+                    (false, false) => format!("{name} in {resname}"),
+                };
+                format!("{what} ({k})")
+            })
+            .collect();
+        let more = if kinds.len() > 3 { format!(" and {} more kinds", kinds.len() - 3) } else { String::new() };
+        return Err(Error::Option(format!(
+            "--mass auto needs every selected atom's element, but {n} atom{} none: {}{more}; give --topology, leave them out with --select, or give --mass with a unit",
+            if n == 1 { " has" } else { "s have" },
+            named.join(", ")
+        )));
+    }
+    let unweighed: Vec<String> =
+        counts.iter().filter(|(e, _)| topology::atomic_weight(e).is_none()).map(|(e, n)| format!("{e} ({n})")).collect();
+    if !unweighed.is_empty() {
+        return Err(Error::Option(format!(
+            "--mass auto: IUPAC gives no standard atomic weight for {} (no stable isotopes): give --mass with a unit",
+            unweighed.join(", ")
+        )));
+    }
+    // Summed by element in a fixed order, so the mass is the same number on every machine.
+    let daltons: f64 = counts.iter().map(|(e, &n)| n as f64 * topology::atomic_weight(e).expect("checked above")).sum();
+    let count = |e: &str| counts.get(e).copied().unwrap_or(0);
+    let mut order: Vec<&str> = counts.keys().copied().collect();
+    if count("C") > 0 {
+        order.sort_by_key(|&e| (e != "C", e != "H", e));
+    }
+    let formula: String = order.iter().map(|&e| if counts[e] == 1 { e.to_string() } else { format!("{e}{}", counts[e]) }).collect();
+    let atoms = topology.len();
+    let mut note = format!("--mass auto: {daltons:.3} Da, {formula} ({atoms} atom{})", if atoms == 1 { "" } else { "s" });
+    if count("H") < count("C") {
+        note += &format!(
+            "; the selection has fewer hydrogens than carbons ({} H), so the mass counts only the atoms present (a united-atom or heavy-atom model weighs less than the molecule)",
+            count("H")
+        );
+    }
+    Ok((daltons, note))
 }

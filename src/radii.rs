@@ -1,7 +1,7 @@
 //! Atom radii: the sphere each atom becomes. A built-in van der Waals table, or a user's
-//! `<key> <radius>` file, looked up by element, atom name or atom type, then scaled (a
-//! hydration shell is a scale above 1). Radii are in Angstrom, like the coordinates
-//! readers produce.
+//! `<key> <radius>` file, looked up by element, atom name or atom type, then scaled, then
+//! grown by a hydration shell of fixed thickness (`--radius-add`): r' = r x scale + add.
+//! Radii are in Angstrom, like the coordinates readers produce.
 
 use crate::error::{Error, Result};
 use crate::topology::Topology;
@@ -201,6 +201,53 @@ pub fn check_scale(scale: f64) -> Result<()> {
     }
 }
 
+/// Radius scales outside this range get a note: 0.1 is likelier a mistyped 10 % than a
+/// body a tenth the size, and 10 a mistyped 10 % the other way.
+pub const USUAL_SCALE: (f64, f64) = (0.5, 2.0);
+
+/// A note for a radius scale outside [`USUAL_SCALE`], saying what it does and how a shell
+/// is usually given; None for a usual scale.
+pub fn scale_note(scale: f64) -> Option<String> {
+    let (low, high) = USUAL_SCALE;
+    (scale < low || scale > high).then(|| {
+        format!(
+            "--radius-scale {scale} multiplies every radius by {scale}, outside the usual {low} to {high}: \
+             10 % larger radii are --radius-scale 1.1, a hydration shell of D Angstrom is --radius-add D"
+        )
+    })
+}
+
+/// Refuses a shell thickness that is not a finite number (a negative one shrinks radii).
+pub fn check_add(add: f64) -> Result<()> {
+    if add.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Option(format!("--radius-add must be a finite number of Angstrom, got {add}")))
+    }
+}
+
+/// Adds a shell `add` (already in the radii's length unit) to every radius: a hydration
+/// layer of fixed thickness, applied after the table lookup and the scale, so the
+/// thickness is the one asked for whatever the scale. `add_angstrom` and `unit` only word
+/// the error for a shell that leaves a radius at or below zero.
+pub fn add_shell(radii: &mut [f64], add: f64, add_angstrom: f64, unit: &str) -> Result<()> {
+    if add == 0.0 {
+        return Ok(());
+    }
+    for r in radii.iter_mut() {
+        *r += add;
+    }
+    let bad = radii.iter().filter(|&&r| r <= 0.0 || r.is_nan()).count();
+    if bad > 0 {
+        let smallest = (radii.iter().copied().fold(f64::INFINITY, f64::min) * 1e6).round() / 1e6;
+        return Err(Error::Option(format!(
+            "--radius-add {add_angstrom} leaves {bad} radi{} at or below zero (the smallest is {smallest} {unit}): radii must stay positive",
+            if bad == 1 { "us" } else { "i" }
+        )));
+    }
+    Ok(())
+}
+
 /// The radius of each atom of `topology` times `scale`. Every atom without a radius is
 /// reported at once, so a user fixes a radii file in one go rather than one key per run.
 pub fn assign(topology: &Topology, radii: &Radii, scale: f64) -> Result<Vec<f64>> {
@@ -290,6 +337,31 @@ mod tests {
     fn bondi_radii_are_scaled() {
         let r = assign(&atoms(&[Some("C"), Some("H")]), &Radii::Table { table: RadiiTable::bondi(), key: RadiiKey::Element }, 1.5).unwrap();
         assert_eq!(r, vec![1.70 * 1.5, 1.20 * 1.5]);
+    }
+
+    #[test]
+    fn a_shell_is_added_after_the_scale_and_odd_scales_are_noted() {
+        let mut r =
+            assign(&atoms(&[Some("C"), Some("H")]), &Radii::Table { table: RadiiTable::bondi(), key: RadiiKey::Element }, 2.0).unwrap();
+        add_shell(&mut r, 1.5, 1.5, "A").unwrap();
+        assert_eq!(r, vec![1.70 * 2.0 + 1.5, 1.20 * 2.0 + 1.5]);
+        let mut r = vec![1.7, 1.2];
+        assert_eq!(
+            add_shell(&mut r, -1.5, -1.5, "A").unwrap_err().to_string(),
+            "invalid option: --radius-add -1.5 leaves 1 radius at or below zero (the smallest is -0.3 A): radii must stay positive"
+        );
+        assert_eq!(
+            check_add(f64::NAN).unwrap_err().to_string(),
+            "invalid option: --radius-add must be a finite number of Angstrom, got NaN"
+        );
+        assert_eq!(scale_note(1.1), None);
+        assert_eq!(scale_note(0.5), None);
+        assert_eq!(scale_note(2.0), None);
+        assert_eq!(
+            scale_note(0.1).unwrap(),
+            "--radius-scale 0.1 multiplies every radius by 0.1, outside the usual 0.5 to 2: 10 % larger radii are --radius-scale 1.1, a hydration shell of D Angstrom is --radius-add D"
+        );
+        assert!(scale_note(10.0).unwrap().starts_with("--radius-scale 10 multiplies every radius by 10, outside"));
     }
 
     #[test]

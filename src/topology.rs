@@ -12,6 +12,30 @@ const ELEMENTS: [&str; 119] = [
     "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og",
 ];
 
+/// Standard atomic weights in daltons by atomic number (index 0 unused; 0.0 where IUPAC
+/// gives none: Tc, Pm and the elements from Po on, except Th, Pa and U). The abridged
+/// values of IUPAC's Commission on Isotopic Abundances and Atomic Weights (Prohaska et al.,
+/// Pure Appl. Chem. 94, 573 (2022), table 2), and for the elements whose standard weight is
+/// an interval (H, Li, B, C, N, O, Mg, Si, S, Cl, Ar, Br, Tl, Pb) IUPAC's conventional
+/// values, as chemists weigh molecules: H 1.008, C 12.011, N 14.007, O 15.999, S 32.06.
+const ATOMIC_WEIGHTS: [f64; 119] = [
+    0.0, 1.008, 4.0026, 6.94, 9.0122, 10.81, 12.011, 14.007, 15.999, 18.998, 20.180, 22.990, 24.305, 26.982, 28.085, 30.974, 32.06, 35.45,
+    39.95, 39.098, 40.078, 44.956, 47.867, 50.942, 51.996, 54.938, 55.845, 58.933, 58.693, 63.546, 65.38, 69.723, 72.630, 74.922, 78.971,
+    79.904, 83.798, 85.468, 87.62, 88.906, 91.224, 92.906, 95.95, 0.0, 101.07, 102.91, 106.42, 107.87, 112.41, 114.82, 118.71, 121.76,
+    127.60, 126.90, 131.29, 132.91, 137.33, 138.91, 140.12, 140.91, 144.24, 0.0, 150.36, 151.96, 157.25, 158.93, 162.50, 164.93, 167.26,
+    168.93, 173.05, 174.97, 178.49, 180.95, 183.84, 186.21, 190.23, 192.22, 195.08, 196.97, 200.59, 204.38, 207.2, 208.98, 0.0, 0.0, 0.0,
+    0.0, 0.0, 0.0, 232.04, 231.04, 238.03, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+];
+
+/// The standard atomic weight of `symbol` in daltons (see [`ATOMIC_WEIGHTS`]), for
+/// `--mass auto`; None for an element IUPAC gives no standard weight (no stable isotope
+/// of fixed abundance: Tc, Pm, Po, ...) and for an unknown symbol.
+pub fn atomic_weight(symbol: &str) -> Option<f64> {
+    let z = ELEMENTS[1..].iter().position(|e| e.eq_ignore_ascii_case(symbol.trim()))? + 1;
+    Some(ATOMIC_WEIGHTS[z]).filter(|&w| w > 0.0)
+}
+
 /// The canonical symbol ("CL", "cl", "Cl" give "Cl"), or None when no element has it.
 pub fn element_symbol(text: &str) -> Option<&'static str> {
     let t = text.trim();
@@ -133,6 +157,24 @@ mod tests {
         assert_eq!(element_of_number(29), Some("Cu"));
         assert_eq!(element_of_number(0), None);
         assert_eq!(element_of_number(119), None);
+    }
+
+    #[test]
+    fn atomic_weights_are_iupacs_conventional_values() {
+        assert_eq!(atomic_weight("H"), Some(1.008));
+        assert_eq!(atomic_weight("c"), Some(12.011));
+        assert_eq!(atomic_weight("Cl"), Some(35.45));
+        assert_eq!(atomic_weight("Og"), None);
+        assert_eq!(atomic_weight("Tc"), None);
+        assert_eq!(atomic_weight("U"), Some(238.03));
+        assert_eq!(atomic_weight("Xx"), None);
+        // Each weight sits between its neighbours' (the few inversions of the periodic
+        // table, Ar/K, Co/Ni, Te/I, Th/Pa, excepted), which catches a value shifted by one.
+        let known: Vec<(usize, f64)> = (1..ELEMENTS.len()).filter(|&z| ATOMIC_WEIGHTS[z] > 0.0).map(|z| (z, ATOMIC_WEIGHTS[z])).collect();
+        let inversions: Vec<&str> = known.windows(2).filter(|w| w[1].1 < w[0].1).map(|w| ELEMENTS[w[1].0]).collect();
+        assert_eq!(inversions, ["K", "Ni", "I", "Pa"]);
+        // Water, H2O: 18.015 Da.
+        assert!((2.0 * atomic_weight("H").unwrap() + atomic_weight("O").unwrap() - 18.015).abs() < 1e-12);
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn job() -> Job {
         select: None,
         radii: None,
         radius_scale: 1.0,
+        radius_add: 0.0,
         unwrap: true,
         frames: FrameSelection::default(),
         body: BodyOptions::default(),

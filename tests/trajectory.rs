@@ -28,6 +28,7 @@ fn options(radii: Option<Radii>, frames: FrameSelection) -> JobOptions {
         select: None,
         radii,
         radius_scale: 1.0,
+        radius_add: 0.0,
         unwrap: true,
         frames,
         body: BodyOptions::default(),

@@ -174,6 +174,13 @@ impl Analysis {
         &self.job
     }
 
+    /// What a person should know about how the options were taken (see
+    /// [`Job::notes`]): the library never prints, so a driver shows them, as the command
+    /// line does on stderr (`note: ...`) before the first frame.
+    pub fn notes(&self) -> &[String] {
+        &self.job.notes
+    }
+
     /// The options the analysis was opened with.
     pub fn options(&self) -> &Options {
         &self.options
@@ -250,6 +257,7 @@ impl Analysis {
                 None => json!({"table": "bondi", "key": "element"}),
             },
             "radius_scale": o.radius_scale,
+            "radius_add": o.radius_add,
             "unwrap": job.unwrap,
             "frames_in_input": t.len(),
             "frames_selected": job.frames.len(),

@@ -55,7 +55,7 @@ use trajwalk::exec::Kind;
 use trajwalk::job::JobOptions;
 use trajwalk::radii::{Radii, RadiiKey, RadiiTable};
 use trajwalk::trajectory::{FrameSelection, OpenOptions};
-use trajwalk::units::{self, Conditions};
+use trajwalk::units::Conditions;
 
 #[derive(Parser)]
 #[command(
@@ -211,9 +211,13 @@ pub struct RunArgs {
     /// One radius in Angstrom for every atom (coarse-grained beads, files without elements).
     #[arg(long, value_name = "R")]
     pub radius: Option<f64>,
-    /// Multiplies every radius (above 1 adds a hydration shell).
+    /// Multiplies every radius (a scale outside 0.5 to 2 is noted: 10% larger is 1.1).
     #[arg(long, default_value_t = 1.0, value_name = "F")]
     pub radius_scale: f64,
+    /// A hydration shell: D Angstrom added to every radius after the scale (a .bod file's
+    /// radii too); negative shrinks them.
+    #[arg(long, default_value_t = 0.0, value_name = "D")]
+    pub radius_add: f64,
     /// First frame (position in the input's sequence; negative counts from the end).
     #[arg(long, conflicts_with = "frames", allow_negative_numbers = true)]
     pub start: Option<i64>,
@@ -285,14 +289,16 @@ pub struct RunArgs {
     /// Sample the interior until the volume's relative std is at most P percent.
     #[arg(long, value_name = "P")]
     pub max_rsd_volume: Option<f64>,
-    /// Temperature, e.g. 293.15, 293.15K or 20C (for the diffusion coefficient).
-    #[arg(long)]
+    /// Temperature with its unit, e.g. 20C or 293.15K (for the diffusion coefficient).
+    #[arg(long, value_name = "T")]
     pub temperature: Option<String>,
-    /// Solvent viscosity, e.g. 0.89cp, 0.0089p or 8.9e-4Pa.s (default unit cp).
-    #[arg(long)]
+    /// Solvent viscosity with its unit, e.g. 1.002cp, 0.01002p or 1.002e-3Pa.s; or water:
+    /// water's at the temperature (IAPWS 2008, 0 to 100 C).
+    #[arg(long, value_name = "V|water")]
     pub viscosity: Option<String>,
-    /// Mass, e.g. 14300, 14.3kDa, 2.4e-20g (default unit Da).
-    #[arg(long)]
+    /// Mass of one molecule with its unit, e.g. 14300Da, 14.3kDa, 2.4e-20g; or auto: the
+    /// selected atoms' standard atomic weights.
+    #[arg(long, value_name = "M|auto")]
     pub mass: Option<String>,
     /// Buoyancy factor 1 - v_bar rho (for the sedimentation coefficient).
     #[arg(long)]
@@ -326,15 +332,7 @@ pub struct RunArgs {
 
 impl RunArgs {
     fn conditions(&self) -> Result<Conditions> {
-        let parse = |text: &Option<String>, convert: fn(f64, &str) -> trajwalk::Result<f64>| -> Result<Option<f64>> {
-            text.as_deref().map(|t| units::split_value_unit(t).and_then(|(v, u)| convert(v, &u))).transpose().map_err(Into::into)
-        };
-        Ok(Conditions {
-            temperature_k: parse(&self.temperature, units::temperature)?,
-            viscosity_pa_s: parse(&self.viscosity, units::viscosity)?,
-            mass_kg: parse(&self.mass, units::mass)?,
-            buoyancy_factor: self.buoyancy_factor.map(units::buoyancy_factor).transpose()?,
-        })
+        Ok(Conditions::parse(self.temperature.as_deref(), self.viscosity.as_deref(), self.mass.as_deref(), self.buoyancy_factor)?)
     }
 
     fn format(&self) -> Format {
@@ -404,6 +402,7 @@ impl RunArgs {
                 select: self.select.clone(),
                 radii: self.radii()?,
                 radius_scale: self.radius_scale,
+                radius_add: self.radius_add,
                 unwrap: !self.no_unwrap,
                 frames: self.frame_selection(),
                 body: BodyOptions {

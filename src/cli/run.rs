@@ -71,6 +71,11 @@ const MAX_FRAME_WARNINGS: usize = 5;
 
 impl Sink for Console {
     fn begin(&mut self, start: &Start) -> trajwalk::Result<()> {
+        if !self.quiet {
+            for note in &start.job.notes {
+                say!("note: {note}");
+            }
+        }
         if let (Some(path), false) = (start.checkpoint, self.quiet) {
             let total = start.job.frames.len();
             say!(
