@@ -1,24 +1,49 @@
 //! Atom selections, a small language in the spirit of MDAnalysis and VMD:
 //!
 //! ```text
-//! protein | water | ions | all
+//! protein | backbone | water | ions | all
 //! element X [Y ...]   name X [Y ...]   resname X [Y ...]   type X [Y ...]
-//! resid A[-B] [...]   index A[-B] [...]          (index counts atoms from 0, in file order)
+//! segid X [Y ...]     chainid X [Y ...]
+//! resid A[-B] [...]   index A[-B] [...]   bynum A[-B] [...]   (index counts from 0, bynum from 1)
+//! byres S                                  (whole residues; S runs to the next ')' or the end)
 //! not S     S and S     S or S     ( S )
 //! ```
 //!
 //! Names compare without regard to case, and a trailing `*` matches any ending
 //! (`name H*`). `and` binds tighter than `or`. Ranges include both ends.
+//!
+//! The MDAnalysis keywords mean what they mean there: `backbone` is the atoms named N, CA,
+//! C and O of protein residues (no OXT or OT1/OT2, unlike VMD); `bynum` numbers atoms from 1;
+//! `byres` takes everything after it up to a closing parenthesis or the end, as
+//! MDAnalysis's low precedence for it does (`byres name CA and resid 3` is
+//! `byres (name CA and resid 3)`); a residue is a run of consecutive atoms with the same
+//! chain, segment, residue number and residue name; `segid` reads the chain where the
+//! topology has no segment ids at all, as MDAnalysis's PDB reader does. Distance
+//! selections (`around`, `sphzone`, ...) are refused: the body's atoms are chosen once,
+//! before any frame is read, and a distance selection changes from frame to frame.
 
 use crate::error::{Error, Result};
 use crate::topology::{Atom, Topology, ION_RESIDUES};
+use std::cell::OnceCell;
 
+/// Residue names `protein` selects: ours (common Amber, CHARMM and GROMACS names and caps)
+/// together with every name MDAnalysis's `protein` knows, so that a selection copied from an
+/// MDAnalysis script selects at least what it did there (terminal residues NALA ... CMET
+/// included).
 const PROTEIN: &[&str] = &[
     "ALA", "ARG", "ASN", "ASP", "CYS", "GLN", "GLU", "GLY", "HIS", "ILE", "LEU", "LYS", "MET", "PHE", "PRO", "SER", "THR", "TRP", "TYR",
     "VAL", "HID", "HIE", "HIP", "HSD", "HSE", "HSP", "HISA", "HISB", "HISD", "HISE", "HISH", "CYX", "CYM", "ASH", "GLH", "LYN", "ARN",
-    "MSE", "SEC", "PYL", "ACE", "NME", "NMA", "NH2",
+    "MSE", "SEC", "PYL", "ACE", "NME", "NMA", "NH2", // ours; below, MDAnalysis's others
+    "ALAD", "ARGN", "ASPH", "CYS2", "CYSH", "QLN", "PGLU", "GLUH", "HIS1", "LYSH", "ASN1", "CYS1", "HIS2", "ORN", "DAB", "HYP", "NALA",
+    "NGLY", "NSER", "NTHR", "NLEU", "NILE", "NVAL", "NASN", "NGLN", "NARG", "NHID", "NHIE", "NHIP", "NTRP", "NPHE", "NTYR", "NGLU", "NASP",
+    "NLYS", "NPRO", "NCYS", "NCYX", "NMET", "CALA", "CGLY", "CSER", "CTHR", "CLEU", "CILE", "CVAL", "CASF", "CASN", "CGLN", "CARG", "CHID",
+    "CHIE", "CHIP", "CTRP", "CPHE", "CTYR", "CGLU", "CASP", "CLYS", "CPRO", "CCYS", "CCYX", "CMET", "CME", "ASF",
 ];
 const WATER: &[&str] = &["SOL", "WAT", "HOH", "H2O", "TIP3", "TIP3P", "TIP4", "TIP4P", "TIP5", "SPC", "SPCE", "T3P", "T4P", "T5P"];
+/// Atom names `backbone` selects in protein residues: MDAnalysis's list exactly.
+const BACKBONE: &[&str] = &["N", "CA", "C", "O"];
+/// MDAnalysis's selections by distance, which a fixed body cannot follow.
+const DISTANCE: &[&str] = &["around", "sphzone", "sphlayer", "cyzone", "cylayer", "isolayer", "point"];
 
 /// Whether a residue is a water or an ion: a molecule of its own, never part of the chain
 /// that the residues before and after it form (the unwrap keeps them apart).
@@ -29,18 +54,29 @@ pub fn is_water_or_ion(resname: &str) -> bool {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Expr {
-    All,
-    Protein,
-    Water,
-    Ions,
-    Field(Field, Vec<String>),
-    Resid(Vec<(i64, i64)>),
-    Index(Vec<(i64, i64)>),
+    /// A property of one atom and its index alone.
+    Test(Test),
     Not(Box<Expr>),
     // n-ary rather than binary, so that a long flat `a or b or ...` is one level deep to
     // evaluate and to drop, however many terms it has.
     And(Vec<Expr>),
     Or(Vec<Expr>),
+    /// Every atom of each residue that has an atom in the operand.
+    ByRes(Box<Expr>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Test {
+    All,
+    Protein,
+    Backbone,
+    Water,
+    Ions,
+    Field(Field, Vec<String>),
+    Resid(Vec<(i64, i64)>),
+    Index(Vec<(i64, i64)>),
+    /// Ranges of 1-based atom numbers.
+    Bynum(Vec<(i64, i64)>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,11 +85,16 @@ enum Field {
     Name,
     Resname,
     Type,
+    Segid,
+    Chain,
 }
 
-const KEYWORDS: &[&str] = &["and", "or", "not", "all", "protein", "water", "ions", "element", "name", "resname", "type", "resid", "index"];
+const KEYWORDS: &[&str] = &[
+    "and", "or", "not", "all", "protein", "backbone", "water", "ions", "element", "name", "resname", "type", "segid", "chainid", "resid",
+    "index", "bynum", "byres", "around", "sphzone", "sphlayer", "cyzone", "cylayer", "isolayer", "point",
+];
 
-/// How deeply a selection may nest, counting each `(` and each `not` as one level: the
+/// How deeply a selection may nest, counting each `(`, `not` and `byres` as one level: the
 /// parser and the matcher recurse once per level, so an unbounded depth (a generated
 /// selection, a fuzzer's) would overflow the stack and abort with no message. No selection
 /// a person writes comes near it, and it stays far below what a 2 MB thread stack holds in
@@ -105,7 +146,12 @@ impl Selection {
     /// Indices of the selected atoms, ascending; an empty result is an error, because a
     /// body of no atoms has no properties and the typo should be reported, not computed.
     pub fn matches(&self, topology: &Topology) -> Result<Vec<usize>> {
-        let out: Vec<usize> = topology.atoms.iter().enumerate().filter(|(i, a)| eval(&self.expr, *i, a)).map(|(i, _)| i).collect();
+        let cx = Context {
+            atoms: &topology.atoms,
+            segid_is_chain: topology.atoms.iter().all(|a| a.segid.trim().is_empty()),
+            residues: OnceCell::new(),
+        };
+        let out: Vec<usize> = mask(&self.expr, &cx).iter().enumerate().filter(|(_, &b)| b).map(|(i, _)| i).collect();
         if out.is_empty() {
             return Err(Error::Option(format!("selection {} matches no atoms (of {})", quote(&self.text), topology.len())));
         }
@@ -136,6 +182,36 @@ fn tokens(text: &str) -> Vec<&str> {
     out
 }
 
+/// What matching needs beyond one atom: the other atoms, for residues and for whether the
+/// topology has segment ids at all.
+struct Context<'t> {
+    atoms: &'t [Atom],
+    /// No atom has a segment id, so `segid` reads the chain (as MDAnalysis's PDB reader,
+    /// which takes the chains for segments when the segment columns are blank).
+    segid_is_chain: bool,
+    /// Each atom's residue, numbered from 0 in file order; found on the first `byres`.
+    residues: OnceCell<Vec<usize>>,
+}
+
+impl Context<'_> {
+    /// Residues as MDAnalysis builds them from a PDB file: a new residue begins wherever the
+    /// chain, segment, residue number or residue name differs from the atom before.
+    fn residues(&self) -> &[usize] {
+        self.residues.get_or_init(|| {
+            let key = |a: &'_ Atom| (a.chain.trim().to_string(), a.segid.trim().to_string(), a.resid, a.resname.trim().to_string());
+            let mut out = Vec::with_capacity(self.atoms.len());
+            let mut r = 0;
+            for (i, a) in self.atoms.iter().enumerate() {
+                if i > 0 && key(a) != key(&self.atoms[i - 1]) {
+                    r += 1;
+                }
+                out.push(r);
+            }
+            out
+        })
+    }
+}
+
 fn glob(pattern: &str, value: &str) -> bool {
     match pattern.strip_suffix('*') {
         // Bytes, not a str slice: the prefix's length may fall inside a character of value.
@@ -144,38 +220,95 @@ fn glob(pattern: &str, value: &str) -> bool {
     }
 }
 
-fn eval(e: &Expr, index: usize, a: &Atom) -> bool {
-    let residue = |list: &[&str]| {
-        let res = a.resname.trim();
-        list.iter().any(|r| r.eq_ignore_ascii_case(res))
-    };
-    match e {
-        Expr::All => true,
-        Expr::Protein => residue(PROTEIN),
-        Expr::Water => residue(WATER),
-        Expr::Ions => residue(ION_RESIDUES),
-        Expr::Field(f, values) => {
-            let v = match f {
-                Field::Element => a.element.unwrap_or(""),
-                Field::Name => &a.name,
-                Field::Resname => &a.resname,
-                Field::Type => &a.atom_type,
-            };
-            values.iter().any(|p| glob(p, v.trim()))
+impl Test {
+    fn matches(&self, index: usize, a: &Atom, cx: &Context) -> bool {
+        let residue = |list: &[&str]| {
+            let res = a.resname.trim();
+            list.iter().any(|r| r.eq_ignore_ascii_case(res))
+        };
+        let within = |ranges: &[(i64, i64)], n: i64| ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&n));
+        match self {
+            Test::All => true,
+            Test::Protein => residue(PROTEIN),
+            Test::Backbone => residue(PROTEIN) && BACKBONE.iter().any(|n| n.eq_ignore_ascii_case(a.name.trim())),
+            Test::Water => residue(WATER),
+            Test::Ions => residue(ION_RESIDUES),
+            Test::Field(f, values) => {
+                let v = match f {
+                    Field::Element => a.element.unwrap_or(""),
+                    Field::Name => &a.name,
+                    Field::Resname => &a.resname,
+                    Field::Type => &a.atom_type,
+                    Field::Segid if cx.segid_is_chain => &a.chain,
+                    Field::Segid => &a.segid,
+                    Field::Chain => &a.chain,
+                };
+                values.iter().any(|p| glob(p, v.trim()))
+            }
+            Test::Resid(ranges) => within(ranges, a.resid),
+            Test::Index(ranges) => within(ranges, index as i64),
+            // Compared as index + 1 would overflow nothing: an index is far below i64::MAX.
+            Test::Bynum(ranges) => within(ranges, index as i64 + 1),
         }
-        Expr::Resid(ranges) => ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&a.resid)),
-        Expr::Index(ranges) => ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&(index as i64))),
-        Expr::Not(x) => !eval(x, index, a),
-        Expr::And(xs) => xs.iter().all(|x| eval(x, index, a)),
-        Expr::Or(xs) => xs.iter().any(|x| eval(x, index, a)),
     }
+}
+
+/// Which atoms `e` selects, one flag per atom. Whole-topology rather than atom by atom,
+/// because `byres` needs the other atoms of a residue; recursion is one level per `not`,
+/// `byres` or nested and/or, which the parser bounds.
+fn mask(e: &Expr, cx: &Context) -> Vec<bool> {
+    match e {
+        Expr::Test(t) => cx.atoms.iter().enumerate().map(|(i, a)| t.matches(i, a, cx)).collect(),
+        Expr::Not(x) => {
+            let mut m = mask(x, cx);
+            m.iter_mut().for_each(|b| *b = !*b);
+            m
+        }
+        Expr::And(xs) => fold(xs, cx, true),
+        Expr::Or(xs) => fold(xs, cx, false),
+        Expr::ByRes(x) => {
+            let m = mask(x, cx);
+            let residues = cx.residues();
+            let mut hit = vec![false; residues.last().map_or(0, |r| r + 1)];
+            for (&r, _) in residues.iter().zip(&m).filter(|(_, &b)| b) {
+                hit[r] = true;
+            }
+            residues.iter().map(|&r| hit[r]).collect()
+        }
+    }
+}
+
+/// An and (`and` true) or an or of operands: each atom is tested by a simple operand only
+/// while the operands before it leave it undecided, and a compound operand is not evaluated
+/// once every atom is decided, so that a long flat and/or costs what the atom-by-atom
+/// short-circuit did.
+fn fold(xs: &[Expr], cx: &Context, and: bool) -> Vec<bool> {
+    let mut m = vec![and; cx.atoms.len()];
+    for x in xs {
+        match x {
+            Expr::Test(t) => {
+                for (i, (a, b)) in cx.atoms.iter().zip(m.iter_mut()).enumerate() {
+                    if *b == and {
+                        *b = t.matches(i, a, cx);
+                    }
+                }
+            }
+            _ if m.iter().all(|&b| b != and) => break,
+            _ => {
+                for (b, o) in m.iter_mut().zip(mask(x, cx)) {
+                    *b = if and { *b && o } else { *b || o };
+                }
+            }
+        }
+    }
+    m
 }
 
 struct Parser<'a> {
     text: &'a str,
     tokens: Vec<&'a str>,
     at: usize,
-    /// Levels of `(` and `not` open at the current token.
+    /// Levels of `(`, `not` and `byres` open at the current token.
     depth: usize,
 }
 
@@ -201,7 +334,7 @@ impl<'a> Parser<'a> {
     fn deeper(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error(format!("nests deeper than {MAX_DEPTH} levels (each '(' and each 'not' is one)")));
+            return Err(self.error(format!("nests deeper than {MAX_DEPTH} levels (each '(', 'not' and 'byres' is one)")));
         }
         Ok(())
     }
@@ -303,25 +436,42 @@ impl<'a> Parser<'a> {
                 self.depth -= 1;
                 e
             }
-            "all" => Expr::All,
-            "protein" => Expr::Protein,
-            "water" => Expr::Water,
-            "ions" => Expr::Ions,
-            k @ ("element" | "name" | "resname" | "type") => {
+            "byres" => {
+                // Everything up to a closing parenthesis or the end, as MDAnalysis's
+                // precedence 1 for byres (below and/or) makes it.
+                self.deeper()?;
+                let e = self.or()?;
+                self.depth -= 1;
+                Expr::ByRes(Box::new(e))
+            }
+            "all" => Expr::Test(Test::All),
+            "protein" => Expr::Test(Test::Protein),
+            "backbone" => Expr::Test(Test::Backbone),
+            "water" => Expr::Test(Test::Water),
+            "ions" => Expr::Test(Test::Ions),
+            k @ ("element" | "name" | "resname" | "type" | "segid" | "chainid") => {
                 let f = match k {
                     "element" => Field::Element,
                     "name" => Field::Name,
                     "resname" => Field::Resname,
-                    _ => Field::Type,
+                    "type" => Field::Type,
+                    "segid" => Field::Segid,
+                    _ => Field::Chain,
                 };
-                Expr::Field(f, self.values(k)?.into_iter().map(String::from).collect())
+                Expr::Test(Test::Field(f, self.values(k)?.into_iter().map(String::from).collect()))
             }
-            "resid" => Expr::Resid(self.ranges("resid")?),
-            "index" => Expr::Index(self.ranges("index")?),
+            "resid" => Expr::Test(Test::Resid(self.ranges("resid")?)),
+            "index" => Expr::Test(Test::Index(self.ranges("index")?)),
+            "bynum" => Expr::Test(Test::Bynum(self.ranges("bynum")?)),
+            k if DISTANCE.contains(&k) => {
+                return Err(self.value_error(format_args!(
+                    "'{k}' selects by distance, which changes from frame to frame, but the body's atoms are chosen once, before any frame is read; name the atoms instead (resid, index, bynum, or byres of them)"
+                )))
+            }
             ")" => return Err(self.error("has an unmatched ')'")),
             other => {
                 return Err(self.error(format!(
-                    "has an unknown keyword '{other}' (expected protein, water, ions, all, element, name, resname, type, resid, index, not, and, or)"
+                    "has an unknown keyword '{other}' (expected protein, backbone, water, ions, all, element, name, resname, type, segid, chainid, resid, index, bynum, byres, not, and, or)"
                 )))
             }
         };
@@ -382,7 +532,7 @@ mod tests {
     fn mistakes_are_reported_with_the_selection() {
         let err = |text: &str| Selection::parse(text).unwrap_err().to_string();
         assert_eq!(err(""), "invalid option: selection '' is empty");
-        assert_eq!(err("protien"), "invalid option: selection 'protien' has an unknown keyword 'protien' (expected protein, water, ions, all, element, name, resname, type, resid, index, not, and, or)");
+        assert_eq!(err("protien"), "invalid option: selection 'protien' has an unknown keyword 'protien' (expected protein, backbone, water, ions, all, element, name, resname, type, segid, chainid, resid, index, bynum, byres, not, and, or)");
         assert_eq!(err("(protein"), "invalid option: selection '(protein' has an unclosed '('");
         assert_eq!(err("protein)"), "invalid option: selection 'protein)' unexpected ')'");
         assert_eq!(err("name"), "invalid option: selection 'name' needs a value after 'name'");
@@ -407,7 +557,7 @@ mod tests {
         assert_eq!(
             err(&parens),
             format!(
-                "invalid option: selection '{}...' (40007 characters) nests deeper than 100 levels (each '(' and each 'not' is one)",
+                "invalid option: selection '{}...' (40007 characters) nests deeper than 100 levels (each '(', 'not' and 'byres' is one)",
                 "(".repeat(60)
             )
         );
@@ -415,7 +565,7 @@ mod tests {
         assert_eq!(
             err(&nots),
             format!(
-                "invalid option: selection '{}...' (120007 characters) nests deeper than 100 levels (each '(' and each 'not' is one)",
+                "invalid option: selection '{}...' (120007 characters) nests deeper than 100 levels (each '(', 'not' and 'byres' is one)",
                 "not ".repeat(15)
             )
         );
@@ -423,8 +573,8 @@ mod tests {
         assert_eq!(sel(&nested("(", MAX_DEPTH, ")")), vec![0, 1, 2, 3]);
         assert_eq!(sel(&nested("not ", MAX_DEPTH, "")), vec![0, 1, 2, 3]);
         assert_eq!(sel(&nested("not (", MAX_DEPTH / 2, ")")), vec![0, 1, 2, 3]);
-        assert!(err(&nested("(", MAX_DEPTH + 1, ")")).ends_with("nests deeper than 100 levels (each '(' and each 'not' is one)"));
-        assert!(err(&nested("not ", MAX_DEPTH + 1, "")).ends_with("nests deeper than 100 levels (each '(' and each 'not' is one)"));
+        assert!(err(&nested("(", MAX_DEPTH + 1, ")")).ends_with("nests deeper than 100 levels (each '(', 'not' and 'byres' is one)"));
+        assert!(err(&nested("not ", MAX_DEPTH + 1, "")).ends_with("nests deeper than 100 levels (each '(', 'not' and 'byres' is one)"));
         assert!(err(&format!("not {}", nested("not (", MAX_DEPTH / 2, ")"))).contains("nests deeper than 100 levels"));
         // Levels closed again do not count against later ones.
         let side_by_side = format!("{} or {}", nested("(", MAX_DEPTH, ")"), nested("not ", MAX_DEPTH, ""));

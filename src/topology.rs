@@ -91,6 +91,10 @@ pub struct Atom {
     pub resid: i64,
     /// Chain identifier; empty when the format has none.
     pub chain: String,
+    /// Segment identifier (PDB columns 73-76, mdtraj's `segmentID`), which CHARMM-style
+    /// systems use to tell molecules apart where chains run out; empty when the format has
+    /// none. Selections (`segid`) and residues (`byres`) read it.
+    pub segid: String,
 }
 
 /// The atoms of a frame in file order, and the bonds the periodic unwrap follows.

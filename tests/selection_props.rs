@@ -19,15 +19,18 @@ fn topology() -> Topology {
         atom_type: atom_type.into(),
         ..Default::default()
     };
+    // Chains and segments: the protein in A/PROA, water and ion in segments of their own;
+    // "ala" is a residue apart from the ALA before it (names compare exactly for residues).
+    let place = |a: Atom, chain: &str, segid: &str| Atom { chain: chain.into(), segid: segid.into(), ..a };
     Topology {
         atoms: vec![
-            atom("N", Some("N"), "ALA", 1, "NH1"),
-            atom("CA", Some("C"), "ALA", 1, "CT1"),
-            atom("HA", Some("H"), "ala", 1, "HB"),
-            atom("CA", Some("C"), " GLY ", 2, "CT2"),
-            atom("OW", Some("O"), "SOL", 3, "OT"),
-            atom("HW1", Some("H"), "SOL", 3, "HT"),
-            atom("NA", Some("Na"), "NA", -4, "SOD"),
+            place(atom("N", Some("N"), "ALA", 1, "NH1"), "A", "PROA"),
+            place(atom("CA", Some("C"), "ALA", 1, "CT1"), "A", "PROA"),
+            place(atom("HA", Some("H"), "ala", 1, "HB"), "A", "PROA"),
+            place(atom("CA", Some("C"), " GLY ", 2, "CT2"), "A", "PROA"),
+            place(atom("OW", Some("O"), "SOL", 3, "OT"), "", "WAT"),
+            place(atom("HW1", Some("H"), "SOL", 3, "HT"), "", "WAT"),
+            place(atom("NA", Some("Na"), "NA", -4, "SOD"), "", "ION"),
             atom("Éa", None, "LIG", 9_223_372_036_854_775_807, ""),
         ],
         bonds: vec![],
@@ -48,6 +51,7 @@ const PROBLEMS: &[&str] = &[
     " is too large for ",
     " is too small for ",
     " is empty (",
+    " selects by distance, which changes from frame to frame",
 ];
 
 /// The selection as messages quote it: whole up to 80 characters, else its first 60.
@@ -103,10 +107,11 @@ fn token() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => prop::sample::select(vec![
             "and", "or", "not", "AND", "Or", "NOT", "all", "protein", "water", "ions", "Protein", "element", "name", "resname", "type",
-            "resid", "index", "RESID", "(", ")", "(", ")",
+            "resid", "index", "RESID", "(", ")", "(", ")", "backbone", "Backbone", "segid", "chainid", "chainID", "bynum", "byres", "BYRES",
+            "byres", "around", "sphzone",
         ])
         .prop_map(String::from),
-        2 => prop::sample::select(vec!["CA", "ca", "H*", "*", "N", "Na", "SOL", "ALA", "gly", "CT*", "É*", "Éa", "O*W", "x", "protien"])
+        2 => prop::sample::select(vec!["CA", "ca", "H*", "*", "N", "Na", "SOL", "ALA", "gly", "CT*", "É*", "Éa", "O*W", "x", "protien", "PROA", "pro*", "WAT", "A"])
             .prop_map(String::from),
         2 => (-10i64..12).prop_map(|n| n.to_string()),
         2 => (-10i64..12, -10i64..12, prop::sample::select(vec!["-", ":"])).prop_map(|(a, b, s)| format!("{a}{s}{b}")),
@@ -135,6 +140,11 @@ enum Sel {
     Name(Vec<&'static str>),
     Resid(Vec<(i64, i64)>),
     Index(Vec<(i64, i64)>),
+    Backbone,
+    Segid(Vec<&'static str>),
+    Chainid(Vec<&'static str>),
+    Bynum(Vec<(i64, i64)>),
+    ByRes(Box<Sel>),
     Not(Box<Sel>),
     And(Box<Sel>, Box<Sel>),
     Or(Box<Sel>, Box<Sel>),
@@ -153,14 +163,20 @@ impl Sel {
             Sel::Name(n) => format!("name {}", n.join(" ")),
             Sel::Resid(r) => ranges("resid", r),
             Sel::Index(r) => ranges("index", r),
+            Sel::Backbone => "backbone".into(),
+            Sel::Segid(n) => format!("segid {}", n.join(" ")),
+            Sel::Chainid(n) => format!("chainID {}", n.join(" ")),
+            Sel::Bynum(r) => ranges("bynum", r),
+            Sel::ByRes(x) => format!("byres ({})", x.text()),
             Sel::Not(x) => format!("not ({})", x.text()),
             Sel::And(x, y) => format!("({}) and ({})", x.text(), y.text()),
             Sel::Or(x, y) => format!("({}) Or ({})", x.text(), y.text()),
         }
     }
 
-    /// What the selection selects in `topology()`, written out independently of the parser.
-    fn selects(&self, i: usize, a: &Atom) -> bool {
+    /// What the selection selects in `top`, written out independently of the parser.
+    fn selects(&self, top: &Topology, i: usize) -> bool {
+        let a = &top.atoms[i];
         let res = a.resname.trim().to_ascii_uppercase();
         let glob = |p: &str, v: &str| match p.strip_suffix('*') {
             Some(pre) => v.to_ascii_uppercase().starts_with(&pre.to_ascii_uppercase()),
@@ -174,9 +190,25 @@ impl Sel {
             Sel::Name(n) => n.iter().any(|p| glob(p, &a.name)),
             Sel::Resid(r) => r.iter().any(|&(lo, hi)| lo <= a.resid && a.resid <= hi),
             Sel::Index(r) => r.iter().any(|&(lo, hi)| lo <= i as i64 && i as i64 <= hi),
-            Sel::Not(x) => !x.selects(i, a),
-            Sel::And(x, y) => x.selects(i, a) && y.selects(i, a),
-            Sel::Or(x, y) => x.selects(i, a) || y.selects(i, a),
+            Sel::Backbone => {
+                ["ALA", "GLY"].contains(&res.as_str()) && ["N", "CA", "C", "O"].iter().any(|n| n.eq_ignore_ascii_case(&a.name))
+            }
+            Sel::Segid(n) => n.iter().any(|p| glob(p, &a.segid)),
+            Sel::Chainid(n) => n.iter().any(|p| glob(p, &a.chain)),
+            Sel::Bynum(r) => r.iter().any(|&(lo, hi)| (lo..=hi).contains(&(i as i64 + 1))),
+            // Atoms i and j share a residue when every neighbouring pair between them agrees
+            // on chain, segment, number and (trimmed, exact) name.
+            Sel::ByRes(x) => {
+                let key = |k: usize| {
+                    let b = &top.atoms[k];
+                    (b.chain.as_str(), b.segid.as_str(), b.resid, b.resname.trim())
+                };
+                let same = |j: usize| (i.min(j)..i.max(j)).all(|k| key(k) == key(k + 1));
+                (0..top.len()).any(|j| same(j) && x.selects(top, j))
+            }
+            Sel::Not(x) => !x.selects(top, i),
+            Sel::And(x, y) => x.selects(top, i) && y.selects(top, i),
+            Sel::Or(x, y) => x.selects(top, i) || y.selects(top, i),
         }
     }
 }
@@ -191,11 +223,16 @@ fn grammatical() -> impl Strategy<Value = Sel> {
         prop::collection::vec(prop::sample::select(vec!["CA", "ca", "H*", "*", "N", "NA", "OW", "É*", "éa", "C*", "x"]), 1..3)
             .prop_map(Sel::Name),
         prop::collection::vec(range.clone(), 1..3).prop_map(Sel::Resid),
-        prop::collection::vec(range, 1..3).prop_map(Sel::Index),
+        prop::collection::vec(range.clone(), 1..3).prop_map(Sel::Index),
+        Just(Sel::Backbone),
+        prop::collection::vec(prop::sample::select(vec!["PROA", "proa", "PRO*", "WAT", "ION", "*", "x"]), 1..3).prop_map(Sel::Segid),
+        prop::collection::vec(prop::sample::select(vec!["A", "a", "B", "*"]), 1..3).prop_map(Sel::Chainid),
+        prop::collection::vec(range, 1..3).prop_map(Sel::Bynum),
     ];
     leaf.prop_recursive(6, 32, 2, |inner| {
         prop_oneof![
             inner.clone().prop_map(|x| Sel::Not(Box::new(x))),
+            inner.clone().prop_map(|x| Sel::ByRes(Box::new(x))),
             (inner.clone(), inner.clone()).prop_map(|(x, y)| Sel::And(Box::new(x), Box::new(y))),
             (inner.clone(), inner).prop_map(|(x, y)| Sel::Or(Box::new(x), Box::new(y))),
         ]
@@ -232,7 +269,7 @@ proptest! {
     #[test]
     fn well_formed_selections_select_what_they_say(tree in grammatical()) {
         let top = topology();
-        let expected: Vec<usize> = top.atoms.iter().enumerate().filter(|(i, a)| tree.selects(*i, a)).map(|(i, _)| i).collect();
+        let expected: Vec<usize> = top.atoms.iter().enumerate().filter(|(i, _)| tree.selects(&top, *i)).map(|(i, _)| i).collect();
         let text = tree.text();
         prop_assert_eq!(check(&text, &top), Some(expected), "{}", text);
     }
@@ -252,7 +289,7 @@ proptest! {
             }
             None if levels.len() > MAX_DEPTH => {
                 let m = Selection::parse(&text).unwrap_err().to_string();
-                prop_assert!(m.ends_with("nests deeper than 100 levels (each '(' and each 'not' is one)"), "{}", m);
+                prop_assert!(m.ends_with("nests deeper than 100 levels (each '(', 'not' and 'byres' is one)"), "{}", m);
             }
             other => prop_assert!(false, "{} levels: {:?}", levels.len(), other),
         }

@@ -161,6 +161,7 @@ fn scan(path: &Path, check_coordinates: bool) -> Result<(Topology, Vec<Model>)> 
                     resname,
                     resid: field(l, 22..26).parse().unwrap_or(0),
                     chain: field(l, 21..22).to_string(),
+                    segid: field(l, 72..76).to_string(),
                 });
             }
         } else if l.starts_with("CONECT") {

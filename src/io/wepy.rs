@@ -74,6 +74,7 @@ pub fn parse_topology(json: &str, path: &Path) -> Result<Topology> {
         for residue in chain["residues"].as_array().ok_or_else(|| bad("a chain has no residues"))? {
             let resname = residue["name"].as_str().unwrap_or("").to_string();
             let resid = residue["resSeq"].as_i64().or_else(|| residue["index"].as_i64()).unwrap_or(0);
+            let segid = residue["segmentID"].as_str().unwrap_or("").trim().to_string();
             for atom in residue["atoms"].as_array().ok_or_else(|| bad("a residue has no atoms"))? {
                 let index = atom["index"].as_u64().ok_or_else(|| bad("an atom has no index"))? as usize;
                 let element = match atom["element"].as_str().unwrap_or("") {
@@ -89,6 +90,7 @@ pub fn parse_topology(json: &str, path: &Path) -> Result<Topology> {
                         resname: resname.clone(),
                         resid,
                         chain: chain_id.clone(),
+                        segid: segid.clone(),
                     },
                 ));
             }
