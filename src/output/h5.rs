@@ -1,13 +1,16 @@
 //! Results as an H5MD file: `/observables/<name>/{step, time, value, std}`, one row per
-//! frame, appended as frames arrive so memory does not grow with the run. `value` and `std`
-//! carry a `unit` attribute (absent for dimensionless quantities); `/observables/frame`
-//! holds each row's frame index. h5py and MDAnalysis read it as any H5MD observable.
+//! frame, appended as frames arrive so memory does not grow with the run. `std` is the Monte
+//! Carlo std; the quantities with ZENO's fixed model uncertainty (Rh, q_eta, `[eta]`, the
+//! viscometric radius and the transport coefficients) add `model_std` beside it, the same
+//! numbers as the JSON's. `value`, `std` and `model_std` carry a `unit` attribute (absent
+//! for dimensionless quantities); `/observables/frame` holds each row's frame index. h5py
+//! and MDAnalysis read it as any H5MD observable.
 //!
 //! `step` is the input's step, else the frame index; `time` the input's time, else the
 //! step, so the two required datasets always exist and are monotonic.
 
 use super::staged::Staged;
-use super::FrameReport;
+use super::{model_std, FrameReport};
 use crate::analysis::sink::{End, Sink};
 use crate::error::{Error, Result};
 use crate::estimate::Shape;
@@ -23,6 +26,7 @@ struct Observable {
     time: hdf5::Dataset,
     value: hdf5::Dataset,
     std: Option<hdf5::Dataset>,
+    model_std: Option<hdf5::Dataset>,
 }
 
 /// The H5MD results file of a run, a sink of its frames; it appears under its name only
@@ -58,6 +62,7 @@ impl Observable {
         shape: Shape,
         unit: &str,
         with_std: bool,
+        with_model_std: bool,
         time_unit: Option<&str>,
     ) -> hdf5::Result<Observable> {
         let g = root.create_group(name)?;
@@ -68,16 +73,16 @@ impl Observable {
         }
         let value = dataset::<f64>(&g, "value", shape)?;
         let std = with_std.then(|| dataset::<f64>(&g, "std", shape)).transpose()?;
+        let model_std = with_model_std.then(|| dataset::<f64>(&g, "model_std", shape)).transpose()?;
         if !unit.is_empty() {
-            text_attr(&value, "unit", unit)?;
-            if let Some(s) = &std {
-                text_attr(s, "unit", unit)?;
+            for ds in std::iter::once(&value).chain(&std).chain(&model_std) {
+                text_attr(ds, "unit", unit)?;
             }
         }
-        Ok(Observable { shape, step, time, value, std })
+        Ok(Observable { shape, step, time, value, std, model_std })
     }
 
-    fn append(&self, row: usize, step: i64, time: f64, value: &[f64], std: &[f64]) -> hdf5::Result<()> {
+    fn append(&self, row: usize, step: i64, time: f64, value: &[f64], std: &[f64], model_std: Option<&[f64]>) -> hdf5::Result<()> {
         self.step.resize(vec![row + 1])?;
         self.step.write_slice(&[step], row..row + 1)?;
         self.time.resize(vec![row + 1])?;
@@ -99,6 +104,11 @@ impl Observable {
         write(&self.value, value)?;
         if let Some(s) = &self.std {
             write(s, std)?;
+        }
+        match (&self.model_std, model_std) {
+            (Some(ds), Some(m)) => write(ds, m)?,
+            (None, None) => {}
+            _ => return Err("a frame's model uncertainties differ from the earlier frames'".into()),
         }
         Ok(())
     }
@@ -125,13 +135,14 @@ impl H5Results {
         if self.rows == 0 {
             let root = file.group("observables")?;
             let time_unit = f.info.time.and(f.time_unit);
-            self.observables.push(Observable::create(&root, "frame", Shape::Scalar, "", false, time_unit)?);
+            self.observables.push(Observable::create(&root, "frame", Shape::Scalar, "", false, false, time_unit)?);
             for e in &f.result.estimates {
                 let unit = e.quantity.unit(&f.length_unit.name);
-                self.observables.push(Observable::create(&root, e.quantity.name(), e.quantity.shape(), &unit, true, time_unit)?);
+                let model = e.quantity.model_relative_uncertainty().is_some();
+                self.observables.push(Observable::create(&root, e.quantity.name(), e.quantity.shape(), &unit, true, model, time_unit)?);
             }
         }
-        self.observables[0].append(self.rows, step, time, &[f.info.index as f64], &[])?;
+        self.observables[0].append(self.rows, step, time, &[f.info.index as f64], &[], None)?;
         if f.result.estimates.len() + 1 != self.observables.len() {
             return Err(format!(
                 "frame {} has {} observables, earlier frames {}",
@@ -142,7 +153,7 @@ impl H5Results {
             .into());
         }
         for (o, e) in self.observables[1..].iter().zip(&f.result.estimates) {
-            o.append(self.rows, step, time, &e.value, &e.std)?;
+            o.append(self.rows, step, time, &e.value, &e.std, model_std(e).as_deref())?;
         }
         self.rows += 1;
         Ok(())

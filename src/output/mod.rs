@@ -5,6 +5,20 @@
 //! `{"value", "std"}` (nested arrays for tensors, arrays for eigenvalues). The physical
 //! quantities add `"unit"`; those with ZENO's fixed model uncertainty add `"model_std"`,
 //! kept apart from the Monte Carlo `std`. Non-finite numbers (e.g. no walk hit) are null.
+//!
+//! ZENO's printed +- for Rh, q_eta, `[eta]`, D and s includes that model uncertainty (1% on
+//! Rh, 1.5% on q_eta, carried into what is proportional to them), so every output shows it
+//! beside the Monte Carlo std: the table in a column of its own, the CSV as `<name>_model_std`
+//! columns, the H5MD file as `model_std` datasets, the plots in error bars that combine the
+//! two in quadrature. [`model_std`] computes it once for all of them.
+//!
+//! The CSV keeps every earlier column's name and position and appends the rest: `converged`,
+//! `time_unit`, then for each quantity `<name>_unit` and, where it has one, its
+//! `<name>_model_std` columns. Units are columns, like `length_unit`, rather than a units row
+//! (which a default `pandas.read_csv` takes for data, turning every column into text), a
+//! comment line (which it reads as a row unless told `comment=`) or unit suffixes in the
+//! names (which would change with the input's length unit and break scripts that read
+//! `hydrodynamic_radius`).
 
 pub mod h5;
 pub mod staged;
@@ -14,7 +28,7 @@ pub mod write_back;
 use crate::analysis::sink::{End, Sink, Start};
 use crate::compute::FrameResult;
 use crate::error::{Error, Result};
-use crate::estimate::{Estimate, Shape};
+use crate::estimate::{Estimate, Quantity, Shape};
 use crate::trajectory::FrameInfo;
 use crate::units::LengthUnit;
 use serde_json::{json, Map, Value};
@@ -45,6 +59,42 @@ fn shaped(values: &[f64], shape: Shape) -> Value {
     }
 }
 
+/// ZENO's fixed model uncertainty of `e`, component by component: |value| times the
+/// quantity's [`Quantity::model_relative_uncertainty`]; None for a quantity without one.
+/// Every output takes it from here, so the JSON, CSV, H5MD file, table and plots agree to the
+/// bit.
+pub fn model_std(e: &Estimate) -> Option<Vec<f64>> {
+    e.quantity.model_relative_uncertainty().map(|rel| e.value.iter().map(|v| (v * rel).abs()).collect())
+}
+
+/// The half-width of an error bar that holds both uncertainties: the Monte Carlo std and the
+/// model std combined in quadrature, sqrt(mc^2 + model^2) (the MC std alone without a model
+/// std). The plots draw it, since the larger bar is the honest one.
+pub fn combined_std(mc: f64, model: Option<f64>) -> f64 {
+    match model {
+        Some(m) => mc.hypot(m),
+        None => mc,
+    }
+}
+
+/// The unit as the table writes it: "(dimensionless)" rather than nothing, so an empty cell
+/// is never read as a unit left out.
+pub fn table_unit(q: Quantity, length_unit: &str) -> String {
+    match q.unit(length_unit) {
+        u if u.is_empty() => "(dimensionless)".into(),
+        u => u,
+    }
+}
+
+/// The unit as a CSV cell: "1" for a dimensionless quantity (the UDUNITS and CF spelling,
+/// which unit libraries such as pint parse), so the cell is never empty.
+fn csv_unit(q: Quantity, length_unit: &str) -> String {
+    match q.unit(length_unit) {
+        u if u.is_empty() => "1".into(),
+        u => u,
+    }
+}
+
 fn quantity_json(e: &Estimate, length_unit: &str) -> Value {
     let shape = e.quantity.shape();
     let mut m = Map::new();
@@ -53,8 +103,7 @@ fn quantity_json(e: &Estimate, length_unit: &str) -> Value {
     if e.quantity.reports_unit() {
         m.insert("unit".into(), json!(e.quantity.unit(length_unit)));
     }
-    if let Some(rel) = e.quantity.model_relative_uncertainty() {
-        let model: Vec<f64> = e.value.iter().map(|v| (v * rel).abs()).collect();
+    if let Some(model) = model_std(e) {
         m.insert("model_std".into(), shaped(&model, shape));
     }
     Value::Object(m)
@@ -102,7 +151,9 @@ fn component_suffixes(shape: Shape) -> &'static [&'static str] {
 
 /// The CSV header: frame, time, step (and run, traj, cycle for wepy input), spheres,
 /// length_unit, walks, interior_samples, then value and std columns for every component of
-/// every quantity.
+/// every quantity; then, appended so that every earlier column keeps its position,
+/// converged, time_unit, and for each quantity `<name>_unit` and its `_model_std` columns
+/// where it has a model uncertainty.
 fn csv_header(f: &FrameReport) -> Vec<String> {
     let mut header = vec!["frame".to_string(), "time".into(), "step".into()];
     if f.info.wepy.is_some() {
@@ -113,6 +164,15 @@ fn csv_header(f: &FrameReport) -> Vec<String> {
         for s in component_suffixes(e.quantity.shape()) {
             header.push(format!("{}{s}", e.quantity.name()));
             header.push(format!("{}{s}_std", e.quantity.name()));
+        }
+    }
+    header.extend(["converged".into(), "time_unit".into()]);
+    for e in &f.result.estimates {
+        header.push(format!("{}_unit", e.quantity.name()));
+        if e.quantity.model_relative_uncertainty().is_some() {
+            for s in component_suffixes(e.quantity.shape()) {
+                header.push(format!("{}{s}_model_std", e.quantity.name()));
+            }
         }
     }
     header
@@ -130,6 +190,14 @@ fn csv_row(f: &FrameReport) -> Vec<String> {
         for (v, s) in e.value.iter().zip(&e.std) {
             row.push(v.to_string());
             row.push(s.to_string());
+        }
+    }
+    row.push(f.result.converged.to_string());
+    row.push(opt(f.info.time.and(f.time_unit).map(str::to_string)));
+    for e in &f.result.estimates {
+        row.push(csv_unit(e.quantity, &f.length_unit.name));
+        if let Some(model) = model_std(e) {
+            row.extend(model.iter().map(f64::to_string));
         }
     }
     row
@@ -152,6 +220,31 @@ pub fn format_uncertain(value: f64, std: f64) -> String {
     }
     format!("{value:.decimals$} +- {std:.decimals$}")
 }
+
+/// ZENO's model std as the table's model column shows it, "+- 0.21": two significant digits,
+/// and the value's power of ten where [`format_uncertain`] writes one, so that the value, its
+/// Monte Carlo std and its model std read together.
+pub fn format_model(value: f64, model: f64) -> String {
+    if !(value.is_finite() && model.is_finite()) {
+        return "n/a".into();
+    }
+    if model == 0.0 {
+        return "+- 0".into();
+    }
+    let digits = |x: f64| (1 - x.log10().floor() as i32).max(0) as usize;
+    if value.abs() >= 1e7 || (value != 0.0 && value.abs() < 1e-4) {
+        let exp = value.abs().log10().floor() as i32;
+        let scaled = model / 10f64.powi(exp);
+        let d = digits(scaled);
+        return format!("(+- {scaled:.d$})e{exp}");
+    }
+    let d = digits(model);
+    format!("+- {model:.d$}")
+}
+
+/// Said once, under the first frame's table: what the two columns of uncertainty are.
+const TABLE_NOTE: &str = "  (std: Monte Carlo, from the walks. model std: ZENO's fixed model uncertainty, 1% on Rh and 1.5% on q_eta\n   \
+and what is proportional to them; ZENO's printed +- is the two combined, sqrt(std^2 + model^2).)\n";
 
 fn table_frame(input: &str, f: &FrameReport) -> String {
     let mut out = String::new();
@@ -181,22 +274,37 @@ fn table_frame(input: &str, f: &FrameReport) -> String {
             r.launch.skin_thickness,
             u = f.length_unit.name
         ));
-        out.push_str(&format!("  {:<34} {:<40} {}\n", "quantity", "value +- std (Monte Carlo)", "unit"));
+        let mut rows: Vec<[String; 4]> =
+            vec![["quantity".into(), "value +- std (Monte Carlo)".into(), "+- model std (ZENO)".into(), "unit".into()]];
         for e in &r.estimates {
-            let unit = e.quantity.unit(&f.length_unit.name);
+            let unit = table_unit(e.quantity, &f.length_unit.name);
+            let model = model_std(e);
+            let cells = |range: std::ops::Range<usize>| -> (String, String) {
+                let values: Vec<String> = range.clone().map(|k| format_uncertain(e.value[k], e.std[k])).collect();
+                let models: Vec<String> = match &model {
+                    Some(m) => range.map(|k| format_model(e.value[k], m[k])).collect(),
+                    None => vec![],
+                };
+                (values.join("  "), models.join("  "))
+            };
             match e.quantity.shape() {
                 Shape::Tensor => {
                     for row in 0..3 {
-                        let cells: Vec<String> = (0..3).map(|c| format_uncertain(e.value[3 * row + c], e.std[3 * row + c])).collect();
+                        let (values, models) = cells(3 * row..3 * row + 3);
                         let name = if row == 0 { e.quantity.name() } else { "" };
-                        out.push_str(&format!("  {name:<34} {:<40} {unit}\n", cells.join("  ")));
+                        rows.push([name.into(), values, models, unit.clone()]);
                     }
                 }
                 _ => {
-                    let cells: Vec<String> = e.value.iter().zip(&e.std).map(|(v, s)| format_uncertain(*v, *s)).collect();
-                    out.push_str(&format!("  {:<34} {:<40} {unit}\n", e.quantity.name(), cells.join("  ")));
+                    let (values, models) = cells(0..e.value.len());
+                    rows.push([e.quantity.name().into(), values, models, unit]);
                 }
             }
+        }
+        let width = |c: usize| rows.iter().map(|r| r[c].len()).max().unwrap_or(0);
+        let (w0, w1, w2) = (width(0), width(1), width(2));
+        for [name, values, models, unit] in &rows {
+            out.push_str(&format!("  {name:<w0$}  {values:<w1$}  {models:<w2$}  {unit}\n"));
         }
     }
     out
@@ -270,6 +378,9 @@ impl Sink for Report {
                 }
                 String::from_utf8(w.into_inner().expect("CSV rows write to memory")).expect("CSV of UTF-8 strings")
             }
+            Style::Table if self.frames == 0 && f.result.estimates.iter().any(|e| model_std(e).is_some()) => {
+                table_frame(&self.input, f) + TABLE_NOTE
+            }
             Style::Table => table_frame(&self.input, f),
         };
         self.write(&text)?;
@@ -315,5 +426,20 @@ mod tests {
         assert_eq!(format_uncertain(123988.4, 165.2), "123988 +- 165");
         assert_eq!(format_uncertain(1.5e-9, 2.1e-11), "(1.500 +- 0.021)e-9");
         assert_eq!(format_uncertain(f64::NAN, 1.0), "n/a");
+    }
+
+    #[test]
+    fn model_stds_keep_two_digits_and_the_values_power_of_ten() {
+        assert_eq!(format_model(21.41063, 0.2141063), "+- 0.21");
+        assert_eq!(format_model(123988.4, 1859.8), "+- 1860");
+        assert_eq!(format_model(1.5e-9, 1.5e-11), "(+- 0.015)e-9");
+        assert_eq!(format_model(2.0, 0.0), "+- 0");
+        assert_eq!(format_model(f64::NAN, f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn the_combined_bar_adds_in_quadrature() {
+        assert_eq!(combined_std(3.0, Some(4.0)), 5.0);
+        assert_eq!(combined_std(0.25, None), 0.25);
     }
 }

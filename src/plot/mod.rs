@@ -1,6 +1,10 @@
 //! Plots a scientist looks at before trusting a run: the observables that track
-//! conformational change against frame or time, with their Monte Carlo error bars, and the
-//! planner's predicted against measured times.
+//! conformational change against frame or time, and the transport coefficients when the run
+//! computed them, with error bars, and the planner's predicted against measured times.
+//!
+//! An error bar is the Monte Carlo std, combined in quadrature with ZENO's fixed model
+//! uncertainty where the quantity has one (Rh, `[eta]`, D, s): sqrt(mc^2 + model^2), the
+//! larger and honest bar, as ZENO's own +- is. Each panel's caption says which it is.
 //!
 //! The font is bundled (DejaVu Sans, see DejaVuSans-LICENSE.txt) so that plots render the
 //! same on a cluster node without fontconfig or system fonts.
@@ -8,7 +12,7 @@
 use crate::analysis::sink::{End, Sink, Start};
 use crate::error::{Error, Result};
 use crate::estimate::Quantity;
-use crate::output::FrameReport;
+use crate::output::{combined_std, model_std, FrameReport};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -23,19 +27,50 @@ fn register_font() {
     });
 }
 
-/// One panel: an observable's value and Monte Carlo std at each x.
+/// One panel: an observable's value and error bar at each x.
 pub struct Series {
     /// The quantity's name with spaces, e.g. "hydrodynamic radius".
     pub title: String,
-    /// In the input's length unit; empty for a dimensionless quantity.
+    /// Its unit (the input's length unit, or a physical one); empty for a dimensionless
+    /// quantity.
     pub unit: String,
-    /// (x, value, std) for each frame that has the quantity; x is the time or the frame
-    /// index.
+    /// Whether the error bars include ZENO's model uncertainty (combined in quadrature with
+    /// the Monte Carlo std) or are the Monte Carlo std alone; the caption says which.
+    pub with_model: bool,
+    /// (x, value, error bar half-width) for each frame that has the quantity; x is the time
+    /// or the frame index.
     pub points: Vec<(f64, f64, f64)>,
 }
 
-/// The observables plotted: the ones that follow a molecule's conformation.
+impl Series {
+    fn caption(&self) -> String {
+        let bars = if self.with_model { "bars: sqrt(MC\u{b2} + model\u{b2})" } else { "bars: MC std" };
+        format!("{} ({bars})", self.title)
+    }
+}
+
+/// The observables always plotted: the ones that follow a molecule's conformation.
 const PLOTTED: [Quantity; 4] = [Quantity::HydrodynamicRadius, Quantity::IntrinsicViscosity, Quantity::RadiusOfGyration, Quantity::Volume];
+
+/// Plotted too when the run computed them (their conditions were given): what is compared
+/// with experiment in physical units. The friction coefficient is left out: it is Rh times
+/// a constant, a copy of the Rh panel, and rarely what is measured.
+const TRANSPORT: [Quantity; 3] =
+    [Quantity::DiffusionCoefficient, Quantity::SedimentationCoefficient, Quantity::IntrinsicViscosityMassUnits];
+
+/// An empty panel for each quantity that may be plotted, conformational then transport.
+fn candidates(length_unit: &str) -> Vec<Series> {
+    PLOTTED
+        .iter()
+        .chain(&TRANSPORT)
+        .map(|q| Series {
+            title: q.name().replace('_', " "),
+            unit: q.unit(length_unit),
+            with_model: q.model_relative_uncertainty().is_some(),
+            points: vec![],
+        })
+        .collect()
+}
 
 /// A run's observables plot, a sink of its frames: drawn when the run finishes, against
 /// time when the input has times, else against the frame index.
@@ -59,18 +94,16 @@ impl Sink for Plot {
         let t = &start.job.trajectory;
         self.x_is_time = start.job.frames.first().is_some_and(|&i| t.frames[i].time.is_some());
         self.time_unit = t.time_unit.clone();
-        self.series = PLOTTED
-            .iter()
-            .map(|q| Series { title: q.name().replace('_', " "), unit: q.unit(&t.length_unit.name), points: vec![] })
-            .collect();
+        self.series = candidates(&t.length_unit.name);
         Ok(())
     }
 
     fn frame(&mut self, f: &FrameReport) -> Result<()> {
         let x = if self.x_is_time { f.info.time.unwrap_or(f64::NAN) } else { f.info.index as f64 };
-        for (s, q) in self.series.iter_mut().zip(PLOTTED) {
-            if let Some(e) = f.result.get(q) {
-                s.points.push((x, e.value[0], e.std[0]));
+        for (s, q) in self.series.iter_mut().zip(PLOTTED.iter().chain(&TRANSPORT)) {
+            if let Some(e) = f.result.get(*q) {
+                let model = model_std(e).map(|m| m[0]);
+                s.points.push((x, e.value[0], combined_std(e.std[0], model)));
             }
         }
         Ok(())
@@ -82,7 +115,10 @@ impl Sink for Plot {
             (true, None) => "time".into(),
             (false, _) => "frame".into(),
         };
-        observables(&self.path, &x_label, &self.series)
+        // The conformational panels always; the transport ones only when computed.
+        let shown: Vec<&Series> =
+            self.series.iter().enumerate().filter(|(k, s)| *k < PLOTTED.len() || !s.points.is_empty()).map(|(_, s)| s).collect();
+        observables(&self.path, &x_label, &shown)
     }
 
     fn target(&self) -> Option<&Path> {
@@ -111,21 +147,25 @@ fn draw_series<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Series, x_
     let (x0, x1) = range(s.points.iter().map(|p| p.0));
     let (y0, y1) = range(s.points.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2]));
     let mut chart = ChartBuilder::on(area)
-        .caption(&s.title, (FONT, 20))
+        .caption(s.caption(), (FONT, 18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     let y_desc = if s.unit.is_empty() { String::new() } else { format!("[{}]", s.unit) };
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_desc)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 15))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    // Values as small as D in cm^2/s (1e-6) would read "0.0" on every tick: those get
+    // scientific labels, with the digits the axis span needs.
+    let big = y0.abs().max(y1.abs());
+    let sci = big > 0.0 && !(1e-3..1e5).contains(&big);
+    let digits = ((big / (y1 - y0)).log10().ceil() as i64 + 1).clamp(1, 6) as usize;
+    let scientific = move |v: &f64| format!("{v:.digits$e}");
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_label).y_desc(y_desc).label_style((FONT, 14)).axis_desc_style((FONT, 15));
+    if sci {
+        mesh.y_label_formatter(&scientific);
+    }
+    mesh.draw().map_err(|e| e.to_string())?;
     let finite: Vec<(f64, f64, f64)> = s.points.iter().copied().filter(|p| p.1.is_finite()).collect();
     chart.draw_series(LineSeries::new(finite.iter().map(|p| (p.0, p.1)), BLUE.mix(0.5))).map_err(|e| e.to_string())?;
     chart
@@ -137,7 +177,7 @@ fn draw_series<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Series, x_
     Ok(())
 }
 
-fn draw_observables<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, series: &[Series], x_label: &str) -> Result<(), String> {
+fn draw_observables<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, series: &[&Series], x_label: &str) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let rows = series.len().div_ceil(2).max(1);
     for (area, s) in root.split_evenly((rows, 2)).iter().zip(series) {
@@ -195,8 +235,9 @@ fn is_svg(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "svg")
 }
 
-/// Observables against `x_label` (frame or time), two panels per row.
-pub fn observables(path: &Path, x_label: &str, series: &[Series]) -> Result<()> {
+/// Observables against `x_label` (frame or time), two panels per row, 450 pixels high each
+/// in a PNG 1200 wide.
+pub fn observables(path: &Path, x_label: &str, series: &[&Series]) -> Result<()> {
     let size = (1200, 450 * series.len().div_ceil(2).max(1) as u32);
     render(path, |tmp| {
         if is_svg(path) {
@@ -217,4 +258,48 @@ pub fn plan(path: &Path, rows: &[(String, f64, f64)]) -> Result<()> {
             draw_plan(BitMapBackend::new(tmp, size).into_drawing_area(), rows)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::{FrameResult, LaunchInfo};
+    use crate::estimate::Estimate;
+    use crate::trajectory::FrameInfo;
+    use crate::units::LengthUnit;
+
+    #[test]
+    fn error_bars_add_the_model_uncertainty_in_quadrature_where_there_is_one() {
+        let mut plot = Plot::new(Path::new("unused.png")).unwrap();
+        plot.series = candidates("A");
+        let estimate = |quantity, value: f64, std: f64| Estimate { quantity, value: vec![value], std: vec![std] };
+        let result = FrameResult {
+            estimates: vec![
+                estimate(Quantity::HydrodynamicRadius, 20.0, 0.15),
+                estimate(Quantity::RadiusOfGyration, 17.0, 0.3),
+                estimate(Quantity::DiffusionCoefficient, 1.5e-6, 4e-9),
+            ],
+            walks: 1,
+            interior_samples: 1,
+            hits: 1,
+            steps: 1,
+            converged: true,
+            launch: LaunchInfo { center: [0.0; 3], radius: 1.0, enclosing_radius: 1.0, skin_thickness: 1e-6 },
+            seconds: 0.0,
+        };
+        let info = FrameInfo { index: 3, key: 3, step: None, time: None, wepy: None };
+        let unit = LengthUnit { name: "A".into(), meters: Some(1e-10) };
+        let report = FrameReport { info: &info, length_unit: &unit, time_unit: None, spheres: 1, result: &result, from_checkpoint: false };
+        plot.frame(&report).unwrap();
+        let points = |title: &str| plot.series.iter().find(|s| s.title == title).unwrap().points.clone();
+        // Rh: 1% model std, 0.2, with MC 0.15 gives a bar of 0.25.
+        assert_eq!(points("hydrodynamic radius"), [(3.0, 20.0, 0.15f64.hypot(20.0 * 0.01))]);
+        assert!((points("hydrodynamic radius")[0].2 - 0.25).abs() < 1e-12);
+        assert_eq!(points("radius of gyration"), [(3.0, 17.0, 0.3)], "no model uncertainty: the MC std alone");
+        assert_eq!(points("diffusion coefficient"), [(3.0, 1.5e-6, 4e-9f64.hypot(1.5e-6 * 0.01))]);
+        assert!(points("sedimentation coefficient").is_empty(), "not computed, so not plotted");
+        let captions: Vec<String> = plot.series.iter().map(Series::caption).collect();
+        assert_eq!(captions[0], "hydrodynamic radius (bars: sqrt(MC\u{b2} + model\u{b2}))");
+        assert_eq!(captions[2], "radius of gyration (bars: MC std)");
+    }
 }
