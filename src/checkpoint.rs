@@ -116,6 +116,7 @@ pub fn identity(job: &Job) -> Result<Identity> {
     id.insert("atoms".into(), format!("{} ({})", job.atoms.len(), hash_usizes(job.atoms.iter().copied())));
     id.insert("bonds".into(), hash_usizes(job.topology.bonds.iter().flat_map(|&[a, b]| [a, b])));
     id.insert("radii".into(), hash_f64s(job.radii.iter().copied()));
+    id.insert(format!("{DETAIL}radii"), job.radii.iter().map(f64::to_string).collect::<Vec<_>>().join(" "));
     id.insert("unwrap".into(), job.unwrap.to_string());
     id.insert("launch".into(), format!("{:?}", job.body.launch));
     id.insert("launch_radius".into(), json(serde_json::json!(job.body.launch_radius)));
@@ -253,13 +254,30 @@ impl Checkpoint {
     }
 }
 
-/// "walks: 2000 in the checkpoint, 1000000 now" for each name whose value differs.
+/// Identity entries under this prefix are not compared: they explain a difference that a
+/// compared entry (a hash) found, such as which radius changed.
+const DETAIL: &str = "detail.";
+
+/// "walks: 2000 in the checkpoint, 1000000 now" for each name whose value differs; for the
+/// radii, which are compared by hash, the first radius that differs.
 fn differences(stored: &Identity, wanted: &Identity) -> Vec<String> {
-    let names: std::collections::BTreeSet<&String> = stored.keys().chain(wanted.keys()).collect();
+    let names: std::collections::BTreeSet<&String> = stored.keys().chain(wanted.keys()).filter(|n| !n.starts_with(DETAIL)).collect();
     names
         .into_iter()
         .filter(|n| stored.get(*n) != wanted.get(*n))
         .map(|n| {
+            let detail = format!("{DETAIL}{n}");
+            if let (Some(a), Some(b)) = (stored.get(&detail), wanted.get(&detail)) {
+                let (a, b): (Vec<&str>, Vec<&str>) = (a.split(' ').collect(), b.split(' ').collect());
+                if let Some(k) = (0..a.len().max(b.len())).find(|&k| a.get(k) != b.get(k)) {
+                    let show = |v: Option<&&str>| v.map_or("(none)".to_string(), |s| s.to_string());
+                    return format!(
+                        "{n}: the first that differs is selected atom {k}'s, {} in the checkpoint, {} now",
+                        show(a.get(k)),
+                        show(b.get(k))
+                    );
+                }
+            }
             let show = |v: Option<&String>| v.map_or("(none)".to_string(), |s| s.clone());
             format!("{n}: {} in the checkpoint, {} now", show(stored.get(n)), show(wanted.get(n)))
         })
@@ -379,5 +397,17 @@ mod tests {
         let a: Identity = [("walks".to_string(), "2000".to_string()), ("seed".into(), "0".into())].into();
         let b: Identity = [("walks".to_string(), "1000".to_string()), ("seed".into(), "0".into()), ("radii".into(), "x".into())].into();
         assert_eq!(differences(&a, &b), vec!["radii: (none) in the checkpoint, x now", "walks: 2000 in the checkpoint, 1000 now"]);
+    }
+
+    #[test]
+    fn a_radii_difference_names_the_first_radius_that_differs() {
+        let id = |hash: &str, radii: &str| -> Identity {
+            [("radii".to_string(), hash.to_string()), (format!("{DETAIL}radii"), radii.to_string())].into()
+        };
+        assert_eq!(
+            differences(&id("h1", "1.7 1.55 1.52"), &id("h2", "1.7 1.6 1.52")),
+            vec!["radii: the first that differs is selected atom 1's, 1.55 in the checkpoint, 1.6 now"]
+        );
+        assert!(differences(&id("h", "1.7"), &id("h", "1.9")).is_empty(), "details are not compared");
     }
 }

@@ -167,6 +167,14 @@ impl Job {
             notes.push(note);
         }
         notes.extend(conditions.missing());
+        if let (Format::Bod(input), false) = (&trajectory.format, conditions.is_empty()) {
+            if !input.length_unit_given {
+                notes.push(format!(
+                    "{} has no HUNITS line: its lengths are taken as Angstrom for the transport coefficients (add e.g. HUNITS 1 nm if they are not)",
+                    trajectory.path.display()
+                ));
+            }
+        }
         let frames = opts.frames.resolve(trajectory.len())?;
         let read = atoms[0]..atoms[atoms.len() - 1] + 1;
         Ok(Job {

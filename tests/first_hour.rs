@@ -117,3 +117,34 @@ fn the_plan_reads_as_a_report() {
     assert!(e.starts_with("error: invalid option: no strategy fits --max-memory 1000 bytes (1.0 kB): the smallest needs about "), "{e}");
     assert!(e.trim_end().ends_with(" MB"), "{e}");
 }
+
+#[test]
+fn a_length_unit_that_contradicts_the_file_is_refused() {
+    // The bundled peptide states its positions in Angstrom ("A").
+    let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
+    let out = trajwalk(&["run", &input, "--radii", &radii, "--length-unit", "nm", "--frames", "0"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.starts_with("error: invalid option: --length-unit nm: "), "{e}");
+    assert!(e.contains(" states its unit, '") && e.trim_end().ends_with("'; --length-unit is only for files without one"), "{e}");
+    ok(&["run", &input, "--radii", &radii, "--length-unit", "Angstrom", "--frames", "0", "--walks", "200", "--interior", "200", "-q"]);
+}
+
+#[test]
+fn a_bod_without_hunits_says_which_unit_it_assumed_for_transport() {
+    let dir = common::scratch("first-hour", "hunits");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bod = dir.join("s.bod");
+    std::fs::write(&bod, "SPHERE 0 0 0 10\n").unwrap();
+    let out =
+        ok(&["run", &s(&bod), "--walks", "2000", "--interior", "2000", "--temperature", "20C", "--viscosity", "1cp", "--format", "csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let note = format!(
+        "note: {} has no HUNITS line: its lengths are taken as Angstrom for the transport coefficients (add e.g. HUNITS 1 nm if they are not)",
+        s(&bod)
+    );
+    assert!(stderr.lines().any(|l| l == note), "{stderr}");
+    std::fs::write(&bod, "HUNITS 1 nm\nSPHERE 0 0 0 1\n").unwrap();
+    let out =
+        ok(&["run", &s(&bod), "--walks", "2000", "--interior", "2000", "--temperature", "20C", "--viscosity", "1cp", "--format", "csv"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("HUNITS"));
+}

@@ -31,6 +31,9 @@ pub struct BodInput {
     pub length_unit: LengthUnit,
     /// TEMP, MASS, VISCOSITY and BF in SI units; command-line values override them.
     pub conditions: Conditions,
+    /// Whether HUNITS or UNITS named the unit; without, Angstrom is assumed, which a run
+    /// that computes transport coefficients says once.
+    pub length_unit_given: bool,
 }
 
 /// Reads and parses a .bod file (see [`parse`]).
@@ -98,6 +101,7 @@ pub fn parse(text: &str, path: &Path) -> Result<BodInput> {
     let mut rlaunch = None;
     let mut scale = 1.0;
     let mut length_unit = LengthUnit::angstrom();
+    let mut length_unit_given = false;
     let mut conditions = Conditions::default();
     for (i, raw) in text.lines().enumerate() {
         let content = raw.split('#').next().unwrap_or("");
@@ -115,6 +119,7 @@ pub fn parse(text: &str, path: &Path) -> Result<BodInput> {
             "HUNITS" => {
                 scale = line.positive("scale", line.numbers(1, "a number and a unit", 1)?[0])?;
                 length_unit = LengthUnit::parse(line.args[1]).map_err(|e| line.error(strip(e)))?;
+                length_unit_given = true;
             }
             "UNITS" => {
                 if line.args.len() != 1 {
@@ -122,6 +127,7 @@ pub fn parse(text: &str, path: &Path) -> Result<BodInput> {
                 }
                 scale = 1.0;
                 length_unit = LengthUnit::parse(line.args[0]).map_err(|e| line.error(strip(e)))?;
+                length_unit_given = true;
             }
             "TEMP" => {
                 let v = line.numbers(1, "a number and a unit (C or K)", 1)?[0];
@@ -159,6 +165,7 @@ pub fn parse(text: &str, path: &Path) -> Result<BodInput> {
         launch_radius: rlaunch.map(|r| r * scale),
         length_unit,
         conditions,
+        length_unit_given,
     };
     // Each value was checked finite (and positive where it must be) as written; times the
     // scale it can still overflow to infinity or underflow to zero.

@@ -31,6 +31,12 @@ pub fn angstrom_per(unit: &str) -> Option<f64> {
 pub fn length_scale(unit: Option<&str>, what: &str, length_unit: Option<&str>, path: &Path) -> Result<f64> {
     const EXPECTED: &str = "expected nm, Angstrom, A, pm or um";
     match (unit, length_unit) {
+        // A unit given for a file that states its own is refused rather than ignored (or
+        // obeyed: the file knows its coordinates better), unless the two agree.
+        (Some(u), Some(l)) if angstrom_per(u).is_some() && angstrom_per(u) != angstrom_per(l) => Err(Error::Option(format!(
+            "--length-unit {l}: {what} in {} states its unit, '{u}'; --length-unit is only for files without one",
+            path.display()
+        ))),
         (Some(u), _) => angstrom_per(u).ok_or_else(|| input_error(path, format!("unknown length unit '{u}' in {what} ({EXPECTED})"))),
         (None, Some(u)) => angstrom_per(u).ok_or_else(|| Error::Option(format!("unknown --length-unit '{u}' ({EXPECTED})"))),
         (None, None) => Err(input_error(path, format!("{what} has no unit attribute: give --length-unit (nm, Angstrom, pm)"))),
