@@ -321,8 +321,9 @@ pub struct RunArgs {
     /// runs/R/trajectories/T/observables/<name>.
     #[arg(long)]
     pub write_back: bool,
-    /// Plot hydrodynamic radius, intrinsic viscosity, radius of gyration and volume against
-    /// time or frame (.png or .svg); with `plan --measure`, predicted against measured time.
+    /// Plot hydrodynamic radius, intrinsic viscosity, radius of gyration and volume (and D, s,
+    /// [eta] in cm^3/g when computed) against time or frame (.png or .svg); with
+    /// `plan --measure`, predicted against measured time.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// No progress bar and no summary on stderr.

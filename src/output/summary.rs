@@ -221,7 +221,15 @@ impl Summary {
             };
             let n_eff = c.map_or("n/a".into(), |c| format!("{:.1}", c.effective_frames));
             let mc = s.mean_std().map_or("n/a".into(), |v| format!("{v:.3e}"));
-            out += &format!("  {:<34} {:>7} {:>9}  {:<36} {:>14}  {}\n", q.name(), s.frames, n_eff, mean, mc, q.unit(length_unit));
+            out += &format!(
+                "  {:<34} {:>7} {:>9}  {:<36} {:>14}  {}\n",
+                q.name(),
+                s.frames,
+                n_eff,
+                mean,
+                mc,
+                super::table_unit(*q, length_unit)
+            );
         }
         for (q, n) in &self.skipped {
             out += &format!("  ({} frame(s) without a finite {} left out)\n", n, q.name());
