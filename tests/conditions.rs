@@ -222,7 +222,7 @@ fn a_shell_grows_a_sphere_to_radius_r_plus_d() {
 
 #[test]
 fn notes_say_what_is_missing_once_on_stderr() {
-    let one = bod("notes.bod", "SPHERE 0 0 0 1\n");
+    let one = bod("notes.bod", "HUNITS 1 A\nSPHERE 0 0 0 1\n");
     let stderr = |extra: &[&str]| {
         let mut args = vec!["run", one.as_str(), "--walks", "200", "--interior", "200", "--format", "csv"];
         args.extend(extra);
