@@ -77,6 +77,9 @@ pub struct Body {
     /// unit (ZENO's ST). The default is 1e-6 of ZENO's bounding radius even with a tight
     /// launch sphere.
     pub skin_thickness: f64,
+    /// What the user should hear about this frame's body (say, that it spans most of the
+    /// box); carried into the frame's result.
+    pub warnings: Vec<String>,
 }
 
 /// The smallest sphere radius the f32 storage represents faithfully, as a fraction of the
@@ -139,7 +142,7 @@ impl Body {
             }
         };
         let bvh = Bvh::build(&mut spheres);
-        Ok(Body { spheres, bvh, center, enclosing_radius, launch_radius, skin_thickness })
+        Ok(Body { spheres, bvh, center, enclosing_radius, launch_radius, skin_thickness, warnings: vec![] })
     }
 
     /// Distance from `x` (relative to the launch centre) to the body's surface, exact unless

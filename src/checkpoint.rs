@@ -353,7 +353,7 @@ fn decode(blob: &[u8]) -> Option<FrameResult> {
     if !b.0.is_empty() {
         return None;
     }
-    Some(FrameResult { estimates, walks, interior_samples, hits, steps, converged: converged != 0, launch, seconds })
+    Some(FrameResult { estimates, walks, interior_samples, hits, steps, converged: converged != 0, launch, seconds, warnings: vec![] })
 }
 
 #[cfg(test)]
@@ -373,6 +373,7 @@ mod tests {
             converged: false,
             launch: LaunchInfo { center: [0.1, -0.2, 0.3], radius: 2.0, enclosing_radius: 1.5, skin_thickness: 1e-6 },
             seconds: 0.25,
+            warnings: vec![],
         }
     }
 

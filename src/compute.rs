@@ -125,6 +125,9 @@ pub struct FrameResult {
     pub launch: LaunchInfo,
     /// Wall-clock seconds of the walks and samples (not part of the bitwise contract).
     pub seconds: f64,
+    /// What the user should hear about this frame (from its body); not part of the bitwise
+    /// contract, and not kept by the checkpoint.
+    pub warnings: Vec<String>,
 }
 
 impl FrameResult {
@@ -317,6 +320,7 @@ impl FrameRun {
                 skin_thickness: body.skin_thickness,
             },
             seconds: self.started.elapsed().as_secs_f64(),
+            warnings: body.warnings.clone(),
             estimates: self.estimates,
         }
     }

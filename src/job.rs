@@ -226,6 +226,7 @@ impl Job {
                 ),
             });
         }
+        let mut spans = None;
         if let (true, Some(m)) = (self.unwrap, &frame.cell) {
             let refused = |fault: pbc::CellError| {
                 let fault = match fault {
@@ -266,10 +267,33 @@ impl Job {
                     named && (same_residue || polymer)
                 };
                 pbc::make_whole(&mut centers, &cell, &self.topology.bonds, linked).map_err(refused)?;
+                spans = Some(cell.width());
             }
         }
-        Body::new(&centers, &self.radii, &self.body)
-            .map_err(|e| Error::Input { path: self.trajectory.path.clone(), message: format!("frame {}: {e}", frame.info.index) })
+        let mut body = Body::new(&centers, &self.radii, &self.body)
+            .map_err(|e| Error::Input { path: self.trajectory.path.clone(), message: format!("frame {}: {e}", frame.info.index) })?;
+        // A body still wider than the box after unwrapping would touch its own periodic
+        // images, so it is most likely several molecules (a solvent shell, a wrong
+        // selection) rather than one: said, since the numbers are then those of the union.
+        // (Half the box, the limit of the minimum image, flags ordinary solvated proteins:
+        // cobrotoxin spans 37 A of its 53 A box.)
+        if let Some(width) = spans {
+            let extent = (0..3)
+                .map(|k| {
+                    let (lo, hi) = centers.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| (lo.min(c[k]), hi.max(c[k])));
+                    hi - lo
+                })
+                .fold(0.0, f64::max);
+            if extent > width {
+                let u = &self.trajectory.length_unit.name;
+                body.warnings.push(format!(
+                    "the body spans {} {u} after unwrapping, more than the box's narrowest width ({} {u}), so it would touch its own periodic images: several molecules, or a selection that is not one?",
+                    pbc::significant(extent),
+                    pbc::significant(width)
+                ));
+            }
+        }
+        Ok(body)
     }
 
     /// One frame's observables: the same numbers whoever calls it, on however many threads.

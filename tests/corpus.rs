@@ -388,6 +388,18 @@ fn separate_molecules_gather_around_the_largest_and_a_crystal_is_left_alone() {
     let launch = doc["frames"][0]["launch"]["radius"].as_f64().unwrap();
     let half_diagonal = 52.8 * 3f64.sqrt() / 2.0;
     assert!(launch < half_diagonal, "launch radius {launch} A, the box's half diagonal {half_diagonal:.1} A");
+    // The protein with its waters spans more than the box: said once, with the extent.
+    let stderr = |select: &str| {
+        let out = run(&[&s(&h5md), "--topology", &s(&pdb), "--select", select, "--frames", "0", "--format", "csv"]);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let solvated = stderr("not name MW");
+    assert!(
+        solvated.lines().next().unwrap().starts_with("warning: frame 0: the body spans ")
+            && solvated.contains("more than the box's narrowest width (52.76 A), so it would touch its own periodic images"),
+        "{solvated}"
+    );
+    assert!(!stderr("protein").contains("warning"), "the protein alone fits its box");
     let frame = |doc: &serde_json::Value| {
         let mut f = doc["frames"][0].clone();
         f.as_object_mut().unwrap().remove("seconds");

@@ -40,7 +40,7 @@ pub fn run(args: &RunArgs, interrupt: &super::Interrupt) -> Result<()> {
         (Format::H5, Some(path)) => Some(H5Results::create(path)?),
         _ => None,
     };
-    let mut console = Console { quiet: args.quiet, summary_on_stderr: format != Format::Table, empty: 0 };
+    let mut console = Console { quiet: args.quiet, summary_on_stderr: format != Format::Table, empty: 0, warned: 0 };
     let mut sinks: Vec<&mut dyn Sink> = vec![&mut progress];
     sinks.extend(report.as_mut().map(|s| s as &mut dyn Sink));
     sinks.extend(h5.as_mut().map(|s| s as &mut dyn Sink));
@@ -64,6 +64,8 @@ struct Console {
     summary_on_stderr: bool,
     /// Frames with a tally that had no hit.
     empty: usize,
+    /// Warnings the frames' bodies carried.
+    warned: usize,
 }
 
 /// Frames warned about one by one; past that, a count at the end.
@@ -92,6 +94,12 @@ impl Sink for Console {
     }
 
     fn frame(&mut self, f: &FrameReport) -> trajwalk::Result<()> {
+        for w in &f.result.warnings {
+            self.warned += 1;
+            if self.warned <= MAX_FRAME_WARNINGS {
+                say!("warning: frame {}: {w}", f.info.index);
+            }
+        }
         let empty = f.result.empty_tallies();
         if !empty.is_empty() {
             self.empty += 1;
@@ -115,6 +123,9 @@ impl Sink for Console {
         }
         if self.empty > MAX_FRAME_WARNINGS {
             say!("warning: {} frames in all had tallies with no hit", self.empty);
+        }
+        if self.warned > MAX_FRAME_WARNINGS {
+            say!("warning: {} frame warnings in all; the first {MAX_FRAME_WARNINGS} are above", self.warned);
         }
         // Frames without a hit are never converged; the rest missed a target.
         let missed = end.unconverged.saturating_sub(self.empty);

@@ -256,6 +256,7 @@ mod tests {
             converged: true,
             launch: LaunchInfo { center: [0.0; 3], radius: 1.0, enclosing_radius: 1.0, skin_thickness: 1e-6 },
             seconds: 0.0,
+            warnings: vec![],
         }
     }
 

@@ -286,6 +286,7 @@ mod tests {
             converged: true,
             launch: LaunchInfo { center: [0.0; 3], radius: 1.0, enclosing_radius: 1.0, skin_thickness: 1e-6 },
             seconds: 0.0,
+            warnings: vec![],
         };
         let info = FrameInfo { index: 3, key: 3, step: None, time: None, wepy: None };
         let unit = LengthUnit { name: "A".into(), meters: Some(1e-10) };
