@@ -195,6 +195,7 @@ impl Summary {
                     "statistical_inefficiency": c.map(|c| c.g),
                     "effective_frames": c.map(|c| c.effective_frames),
                     "standard_error_correlated": c.map(|c| c.standard_error),
+                    "model_std": q.model_relative_uncertainty().filter(|_| s.frames > 0).map(|r| (s.mean * r).abs()),
                 }),
             );
         }
@@ -207,8 +208,8 @@ impl Summary {
     /// much the correction matters.
     pub fn table(&self, length_unit: &str) -> String {
         let mut out = format!(
-            "summary over frames:\n  {:<34} {:>7} {:>9}  {:<36} {:>14}  {}\n",
-            "quantity", "frames", "n_eff", "mean +- s.e. (correlated frames)", "mean MC std", "unit"
+            "summary over frames:\n  {:<34} {:>7} {:>9}  {:<36} {:>14} {:>12}  {}\n",
+            "quantity", "frames", "n_eff", "mean +- s.e. (correlated frames)", "mean MC std", "model std", "unit"
         );
         for (q, s) in &self.rows {
             let c = s.correlated();
@@ -221,13 +222,17 @@ impl Summary {
             };
             let n_eff = c.map_or("n/a".into(), |c| format!("{:.1}", c.effective_frames));
             let mc = s.mean_std().map_or("n/a".into(), |v| format!("{v:.3e}"));
+            // ZENO's model uncertainty of the mean, for the quantities that carry one.
+            let model =
+                q.model_relative_uncertainty().filter(|_| s.frames > 0).map_or("".into(), |r| format!("{:.3e}", (s.mean * r).abs()));
             out += &format!(
-                "  {:<34} {:>7} {:>9}  {:<36} {:>14}  {}\n",
+                "  {:<34} {:>7} {:>9}  {:<36} {:>14} {:>12}  {}\n",
                 q.name(),
                 s.frames,
                 n_eff,
                 mean,
                 mc,
+                model,
                 super::table_unit(*q, length_unit)
             );
         }
@@ -303,6 +308,8 @@ mod tests {
         // sample variance 4, so the standard error is sqrt(4 / 3)
         assert!((rh["standard_error"].as_f64().unwrap() - (4.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert!((rh["mean_std"].as_f64().unwrap() - 0.2).abs() < 1e-12);
+        // ZENO's 1% model uncertainty on Rh, of the mean.
+        assert_eq!(rh["model_std"].as_f64().unwrap(), (12.0 * Quantity::HydrodynamicRadius.model_relative_uncertainty().unwrap()).abs());
         assert!(s.table("A").contains("(1 frame(s) without a finite hydrodynamic_radius left out)"));
     }
 
