@@ -28,7 +28,7 @@ const ATOMIC_WEIGHTS: [f64; 119] = [
     0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
 ];
 
-/// The standard atomic weight of `symbol` in daltons (see [`ATOMIC_WEIGHTS`]), for
+/// The standard atomic weight of `symbol` in daltons (see `ATOMIC_WEIGHTS`), for
 /// `--mass auto`; None for an element IUPAC gives no standard weight (no stable isotope
 /// of fixed abundance: Tc, Pm, Po, ...) and for an unknown symbol.
 pub fn atomic_weight(symbol: &str) -> Option<f64> {
