@@ -11,7 +11,10 @@ use trajwalk::body::{Body, BodyOptions, Launch};
 use trajwalk::walk::{exterior_block, interior_block, Seeds, BLOCK};
 
 pub fn cluster2101() -> (Vec<[f64; 3]>, Vec<f64>, &'static str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cluster2101.bod");
+    // TRAJWALK_CLUSTER2101 points a bench binary carried to another machine at its copy.
+    let path = std::env::var_os("TRAJWALK_CLUSTER2101")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cluster2101.bod"));
     if let Ok(input) = trajwalk::io::bod::read(&path) {
         return (input.centers, input.radii, "cluster2101.bod");
     }
