@@ -18,7 +18,7 @@ use trajwalk::job::{Job, JobOptions};
 use trajwalk::plan::{self, Constraints};
 use trajwalk::pool::Pool;
 use trajwalk::radii::Radii;
-use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
+use trajwalk::trajectory::{OpenOptions, Trajectory};
 
 /// A compact, protein-like cluster: jittered cubic lattice points inside a ball, 2.4 A
 /// apart, so 1.5 A spheres overlap as atoms do.
@@ -102,15 +102,10 @@ fn main() {
         write_trajectory(&path, frames, atoms);
         let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
         let opts = JobOptions {
-            select: None,
             radii: Some(Radii::Uniform(1.5)),
-            radius_scale: 1.0,
-            radius_add: 0.0,
             unwrap: false,
-            frames: FrameSelection::default(),
-            body: BodyOptions::default(),
             sampling: Sampling { walks, interior_samples: walks, seed: 5, ..Default::default() },
-            conditions: Default::default(),
+            ..Default::default()
         };
         let job = Job::prepare(t, &opts).unwrap();
         let c = Constraints { cores, ..Default::default() };

@@ -130,6 +130,25 @@ pub struct FrameResult {
     pub warnings: Vec<String>,
 }
 
+#[cfg(test)]
+impl FrameResult {
+    /// A result of these estimates and nothing else worth a value: what the output tests feed
+    /// their sinks.
+    pub(crate) fn of(estimates: Vec<Estimate>) -> FrameResult {
+        FrameResult {
+            estimates,
+            walks: 1,
+            interior_samples: 1,
+            hits: 1,
+            steps: 1,
+            converged: true,
+            launch: LaunchInfo { center: [0.0; 3], radius: 1.0, enclosing_radius: 1.0, skin_thickness: 1e-6 },
+            seconds: 0.0,
+            warnings: vec![],
+        }
+    }
+}
+
 impl FrameResult {
     /// What this frame could not estimate because nothing was hit: no walk reached the body,
     /// or no interior sample fell inside it (a sparse body in its launch sphere, or lengths

@@ -29,11 +29,6 @@ impl Progress {
     pub fn new(show: bool) -> Progress {
         Progress { show, bar: None, started: Instant::now(), walks: 0 }
     }
-
-    /// Whether the bar is drawn.
-    pub fn is_hidden(&self) -> bool {
-        self.bar.as_ref().is_none_or(ProgressBar::is_hidden)
-    }
 }
 
 impl Sink for Progress {

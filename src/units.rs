@@ -202,39 +202,38 @@ pub fn mass(value: f64, unit: &str) -> Result<f64> {
     positive("mass", value).map(|v| v * factor)
 }
 
-/// `--temperature` text such as "20C" or "293.15K", in K; a bare number is refused.
-pub fn parse_temperature(text: &str) -> Result<f64> {
+/// A condition's text converted by `convert`, refused with `needs` (given the number as
+/// typed) when it has no unit: a bare number's unit would be a guess.
+fn with_unit(text: &str, needs: impl Fn(&str) -> String, convert: fn(f64, &str) -> Result<f64>) -> Result<f64> {
     let (value, unit) = split_value_unit(text)?;
     if unit.is_empty() {
-        let t = text.trim();
-        return Err(Error::Option(format!("--temperature {t} needs a unit: {t}C or {t}K")));
+        return Err(Error::Option(needs(text.trim())));
     }
-    temperature(value, &unit)
+    convert(value, &unit)
+}
+
+/// `--temperature` text such as "20C" or "293.15K", in K; a bare number is refused.
+pub fn parse_temperature(text: &str) -> Result<f64> {
+    with_unit(text, |t| format!("--temperature {t} needs a unit: {t}C or {t}K"), temperature)
 }
 
 /// `--viscosity` text such as "1.002cp" or "0.001Pa.s", in Pa s; a bare number is refused.
 pub fn parse_viscosity(text: &str) -> Result<f64> {
-    let (value, unit) = split_value_unit(text)?;
-    if unit.is_empty() {
-        let t = text.trim();
-        return Err(Error::Option(format!(
+    let needs = |t: &str| {
+        format!(
             "--viscosity {t} needs a unit: {t}Pa.s, {t}cp or {t}p (water at 20C is 0.001002Pa.s = 1.002cp), \
              or water for water's viscosity at the temperature"
-        )));
-    }
-    viscosity(value, &unit)
+        )
+    };
+    with_unit(text, needs, viscosity)
 }
 
 /// `--mass` text such as "14.3kDa", in kg; a bare number is refused.
 pub fn parse_mass(text: &str) -> Result<f64> {
-    let (value, unit) = split_value_unit(text)?;
-    if unit.is_empty() {
-        let t = text.trim();
-        return Err(Error::Option(format!(
-            "--mass {t} needs a unit: {t}Da, {t}kDa, {t}g or {t}kg (of one molecule), or auto for the selected atoms' standard atomic weights"
-        )));
-    }
-    mass(value, &unit)
+    let needs = |t: &str| {
+        format!("--mass {t} needs a unit: {t}Da, {t}kDa, {t}g or {t}kg (of one molecule), or auto for the selected atoms' standard atomic weights")
+    };
+    with_unit(text, needs, mass)
 }
 
 /// The temperatures, in K, [`water_viscosity`] answers for: liquid water at atmospheric

@@ -5,19 +5,15 @@
 
 mod common;
 
-use common::{s, trajwalk};
+use common::{example, s, trajwalk};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use trajwalk::analysis::{Analysis, Options};
 use trajwalk::job::JobOptions;
 use trajwalk::units::{self, Conditions, DALTON_KG};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("conditions", name)
-}
-
-fn example(name: &str) -> String {
-    s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name))
 }
 
 fn bod(name: &str, text: &str) -> String {

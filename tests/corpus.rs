@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{s, spawn_trajwalk, trajwalk};
+use common::{example, s, spawn_trajwalk, trajwalk};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -17,10 +17,6 @@ fn dir(case: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn example(name: &str) -> String {
-    s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name))
 }
 
 const W: [&str; 4] = ["--walks", "2000", "--interior", "2000"];

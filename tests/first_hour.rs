@@ -5,19 +5,8 @@
 
 mod common;
 
-use common::{s, trajwalk};
+use common::{example, ok, s, trajwalk};
 use serde_json::Value;
-use std::path::Path;
-
-fn example(name: &str) -> String {
-    s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name))
-}
-
-fn ok(args: &[&str]) -> std::process::Output {
-    let out = trajwalk(args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    out
-}
 
 #[test]
 fn zenos_option_names_are_accepted() {

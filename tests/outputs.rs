@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{s, trajwalk};
+use common::{example, ok, s};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use trajwalk::estimate::Quantity;
@@ -14,16 +14,6 @@ use trajwalk::output::{format_model, format_uncertain};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("outputs", name)
-}
-
-fn example(name: &str) -> String {
-    s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name))
-}
-
-fn ok(args: &[&str]) -> std::process::Output {
-    let out = trajwalk(args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    out
 }
 
 /// The peptide's frames 0, 20 and 47 with every transport coefficient computed.

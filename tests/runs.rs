@@ -8,7 +8,7 @@ mod common;
 mod make_peptide;
 
 use common::h5::{mdtraj_topology, positions, write_wepy, H5md, Save};
-use common::{spawn_trajwalk, trajwalk};
+use common::{ok, spawn_trajwalk, trajwalk};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,12 +22,6 @@ use common::s;
 fn example() -> (String, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     (s(&root.join("peptide.h5md")), s(&root.join("united-atom.radii")))
-}
-
-fn ok(args: &[&str]) -> std::process::Output {
-    let out = trajwalk(args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    out
 }
 
 fn read_json(path: &Path) -> Value {

@@ -8,14 +8,12 @@ mod common;
 
 use common::h5::{positions, H5md, Save};
 use std::collections::BTreeMap;
-use trajwalk::body::BodyOptions;
 use trajwalk::compute::{FrameResult, Sampling};
 use trajwalk::exec::{self, Frames, Gpu, GpuTarget, Hybrid, Kind, Serial, Strategy, Threads};
 use trajwalk::gpu::GpuInfo;
 use trajwalk::job::{Job, JobOptions};
 use trajwalk::plan::{self, Constraints, GpuCost, GpuOption, Profile};
-use trajwalk::trajectory::{FrameSelection, OpenOptions, Trajectory};
-use trajwalk::units::Conditions;
+use trajwalk::trajectory::{OpenOptions, Trajectory};
 use trajwalk::verify;
 
 /// Twelve frames of a wiggling 6-sphere chain, with a target rsd on the capacitance so the
@@ -32,15 +30,8 @@ fn job() -> Job {
     });
     let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
     let opts = JobOptions {
-        select: None,
-        radii: None,
-        radius_scale: 1.0,
-        radius_add: 0.0,
-        unwrap: true,
-        frames: FrameSelection::default(),
-        body: BodyOptions::default(),
         sampling: Sampling { walks: 20_000, interior_samples: 3000, max_rsd_capacitance: Some(1.0), seed: 11, ..Default::default() },
-        conditions: Conditions::default(),
+        ..Default::default()
     };
     Job::prepare(t, &opts).unwrap()
 }

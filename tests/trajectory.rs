@@ -9,7 +9,6 @@ mod common;
 use common::h5::{mdtraj_topology, positions, write_wepy, H5md, Save, Steps, Wepy, OPENMM_UNITS};
 use std::f64::consts::LN_2;
 use std::path::PathBuf;
-use trajwalk::body::BodyOptions;
 use trajwalk::compute::Sampling;
 use trajwalk::estimate::Quantity;
 use trajwalk::exec::{Strategy, Threads};
@@ -17,7 +16,6 @@ use trajwalk::job::{Job, JobOptions};
 use trajwalk::pool::Pool;
 use trajwalk::radii::Radii;
 use trajwalk::trajectory::{Chunk, FrameSelection, OpenOptions, Trajectory, WepyLabel};
-use trajwalk::units::Conditions;
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("traj", name)
@@ -25,15 +23,10 @@ fn scratch(name: &str) -> PathBuf {
 
 fn options(radii: Option<Radii>, frames: FrameSelection) -> JobOptions {
     JobOptions {
-        select: None,
         radii,
-        radius_scale: 1.0,
-        radius_add: 0.0,
-        unwrap: true,
         frames,
-        body: BodyOptions::default(),
         sampling: Sampling { walks: 4096, interior_samples: 4096, seed: 7, ..Default::default() },
-        conditions: Conditions::default(),
+        ..Default::default()
     }
 }
 

@@ -79,11 +79,14 @@ fn file_id(path: &Path) -> Option<FileId> {
 /// Each path comes with what it is, for the message.
 pub fn check_distinct(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Result<()> {
     let ids: Vec<Option<FileId>> = outputs.iter().map(|(_, p)| file_id(p)).collect();
+    let input_ids: Vec<Option<FileId>> = inputs.iter().map(|(_, p)| file_id(p)).collect();
     for (k, (what, path)) in outputs.iter().enumerate() {
         let Some(id) = &ids[k] else { continue };
         let clash = inputs
             .iter()
-            .find(|(_, input)| file_id(input).as_ref() == Some(id))
+            .zip(&input_ids)
+            .find(|(_, input)| input.as_ref() == Some(id))
+            .map(|(i, _)| i)
             .or_else(|| outputs[..k].iter().zip(&ids).find(|(_, other)| other.as_ref() == Some(id)).map(|(o, _)| o));
         if let Some((other, other_path)) = clash {
             return Err(Error::Output {

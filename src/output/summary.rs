@@ -247,22 +247,12 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::LaunchInfo;
+
     use crate::estimate::Estimate;
     use crate::rng::Stream;
 
     fn frame(rh: f64, std: f64) -> FrameResult {
-        FrameResult {
-            estimates: vec![Estimate { quantity: Quantity::HydrodynamicRadius, value: vec![rh], std: vec![std] }],
-            walks: 1,
-            interior_samples: 1,
-            hits: 1,
-            steps: 1,
-            converged: true,
-            launch: LaunchInfo { center: [0.0; 3], radius: 1.0, enclosing_radius: 1.0, skin_thickness: 1e-6 },
-            seconds: 0.0,
-            warnings: vec![],
-        }
+        FrameResult::of(vec![Estimate { quantity: Quantity::HydrodynamicRadius, value: vec![rh], std: vec![std] }])
     }
 
     /// Standard normal numbers by Box-Muller from the crate's Philox stream: deterministic on

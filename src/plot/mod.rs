@@ -263,7 +263,7 @@ pub fn plan(path: &Path, rows: &[(String, f64, f64)]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::{FrameResult, LaunchInfo};
+    use crate::compute::FrameResult;
     use crate::estimate::Estimate;
     use crate::trajectory::FrameInfo;
     use crate::units::LengthUnit;
@@ -273,21 +273,11 @@ mod tests {
         let mut plot = Plot::new(Path::new("unused.png")).unwrap();
         plot.series = candidates("A");
         let estimate = |quantity, value: f64, std: f64| Estimate { quantity, value: vec![value], std: vec![std] };
-        let result = FrameResult {
-            estimates: vec![
-                estimate(Quantity::HydrodynamicRadius, 20.0, 0.15),
-                estimate(Quantity::RadiusOfGyration, 17.0, 0.3),
-                estimate(Quantity::DiffusionCoefficient, 1.5e-6, 4e-9),
-            ],
-            walks: 1,
-            interior_samples: 1,
-            hits: 1,
-            steps: 1,
-            converged: true,
-            launch: LaunchInfo { center: [0.0; 3], radius: 1.0, enclosing_radius: 1.0, skin_thickness: 1e-6 },
-            seconds: 0.0,
-            warnings: vec![],
-        };
+        let result = FrameResult::of(vec![
+            estimate(Quantity::HydrodynamicRadius, 20.0, 0.15),
+            estimate(Quantity::RadiusOfGyration, 17.0, 0.3),
+            estimate(Quantity::DiffusionCoefficient, 1.5e-6, 4e-9),
+        ]);
         let info = FrameInfo { index: 3, key: 3, step: None, time: None, wepy: None };
         let unit = LengthUnit { name: "A".into(), meters: Some(1e-10) };
         let report = FrameReport { info: &info, length_unit: &unit, time_unit: None, spheres: 1, result: &result, from_checkpoint: false };

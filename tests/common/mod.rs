@@ -46,6 +46,18 @@ pub fn trajwalk(args: &[&str]) -> std::process::Output {
     spawn_trajwalk(args).wait_with_output().expect("the binary runs")
 }
 
+/// The binary's output, which must be a success (the stderr says why not).
+pub fn ok(args: &[&str]) -> std::process::Output {
+    let out = trajwalk(args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// A bundled example input, `examples/NAME`, as a command-line argument.
+pub fn example(name: &str) -> String {
+    s(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name))
+}
+
 /// The machine's GPU adapter, or None after printing why the calling test skips. With
 /// TRAJWALK_REQUIRE_GPU set (as .ci/run does) a missing adapter fails the test instead.
 pub fn gpu_or_skip() -> Option<std::sync::Arc<trajwalk::gpu::Gpu>> {
