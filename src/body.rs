@@ -9,6 +9,7 @@
 
 use crate::bvh::{Bvh, Near};
 use crate::error::{Error, Result};
+use crate::grid::Grid;
 use crate::vec3::{self, V3};
 use bytemuck::{Pod, Zeroable};
 
@@ -67,6 +68,9 @@ pub struct Body {
     /// The tree over `spheres`; its leaves index `spheres` in their stored order, so the
     /// two are only valid together.
     pub bvh: Bvh,
+    /// Far-field answers over the launch ball, built as walks visit it; None for a body
+    /// too large for cells that pay (there the tree answers).
+    pub grid: Option<Grid>,
     /// The launch centre in the input's coordinates.
     pub center: V3,
     /// Radius of the smallest sphere about `center` that encloses the (f32-rounded) body.
@@ -142,14 +146,15 @@ impl Body {
             }
         };
         let bvh = Bvh::build(&mut spheres);
-        Ok(Body { spheres, bvh, center, enclosing_radius, launch_radius, skin_thickness, warnings: vec![] })
+        let grid = Grid::over(&spheres, launch_radius, bvh.near_below());
+        Ok(Body { spheres, bvh, grid, center, enclosing_radius, launch_radius, skin_thickness, warnings: vec![] })
     }
 
     /// Distance from `x` (relative to the launch centre) to the body's surface, exact unless
     /// it is below `cutoff`, in which case some value below `cutoff` is returned.
     #[inline]
     pub fn distance(&self, x: V3, cutoff: f64, near: &mut Near) -> f64 {
-        self.bvh.distance(&self.spheres, x, cutoff, near)
+        self.bvh.distance_or(&self.spheres, x, cutoff, near, || self.grid.as_ref().and_then(|g| g.distance(&self.bvh, &self.spheres, x)))
     }
 
     /// Whether `x` (relative to the launch centre) lies strictly inside some sphere.

@@ -206,6 +206,35 @@ impl Bvh {
     /// walk learnt at earlier queries; it changes only the speed, never the value returned.
     #[inline]
     pub fn distance(&self, spheres: &[Sphere], x: V3, cutoff: f64, near: &mut Near) -> f64 {
+        match self.listed_distance(spheres, x, cutoff, near) {
+            Ok(d) => d,
+            Err(best) => self.gather(spheres, x, cutoff, best, near),
+        }
+    }
+
+    /// [`Bvh::distance`] with a second answer tried between the walk's list and the tree:
+    /// `far` returns the exact distance or None.
+    #[inline]
+    pub fn distance_or(&self, spheres: &[Sphere], x: V3, cutoff: f64, near: &mut Near, far: impl FnOnce() -> Option<f64>) -> f64 {
+        match self.listed_distance(spheres, x, cutoff, near) {
+            Ok(d) => d,
+            Err(best) => match far() {
+                // Where a full query would list nothing worth keeping, nothing is listed
+                // (an empty list is always true) ...
+                Some(d) if d >= self.near_below => {
+                    near.listed.len = 0;
+                    d
+                }
+                // ... and nearer, the tree lists the neighbours, knowing the answer.
+                Some(d) => self.gather(spheres, x, cutoff, d, near),
+                None => self.gather(spheres, x, cutoff, best, near),
+            },
+        }
+    }
+
+    /// The distance when the walk's list proves it (Ok), else an upper bound on it (Err).
+    #[inline(always)]
+    fn listed_distance(&self, spheres: &[Sphere], x: V3, cutoff: f64, near: &mut Near) -> Result<f64, f64> {
         let listed = &mut near.listed;
         let mut best = f64::INFINITY;
         if listed.len > 0 {
@@ -231,10 +260,39 @@ impl Bvh {
                 {
                     listed.answered += 1;
                 }
-                return best;
+                return Ok(best);
             }
         }
-        self.gather(spheres, x, cutoff, best, near)
+        Err(best)
+    }
+
+    /// The distance below which a full query lists neighbours.
+    pub fn near_below(&self) -> f64 {
+        self.near_below
+    }
+
+    /// Appends to `out` every sphere whose surface is nearer to `x` than `reach`.
+    pub fn within(&self, spheres: &[Sphere], x: V3, reach: f64, out: &mut Vec<u32>) {
+        let xf = [x[0] as f32, x[1] as f32, x[2] as f32];
+        let limit = self.bound2(reach);
+        let mut stack = vec![(0u32, 0u32)];
+        while let Some((child, count)) = stack.pop() {
+            if count > 0 {
+                for i in child..child + count {
+                    if sphere_distance(&spheres[i as usize], x) < reach {
+                        out.push(i);
+                    }
+                }
+                continue;
+            }
+            let n = &self.nodes[child as usize];
+            let d = box_distances2(n, xf);
+            for k in 0..4 {
+                if d[k] < limit {
+                    stack.push((n.child[k], n.count[k]));
+                }
+            }
+        }
     }
 
     /// The full query behind [`Bvh::distance`]: traverses the tree from the root, nearest

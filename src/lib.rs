@@ -6,7 +6,7 @@
 //! The pipeline, one module each: an input file ([`io`]) opens as a [`trajectory`] of frames
 //! with a [`topology`]; a [`job`] settles the atoms ([`select`]), their [`radii`] and the
 //! frames, and [`stream`]s chunks of frames from a reader thread; each frame is made whole
-//! ([`pbc`]) and [`body`] turns its spheres into a body with its launch sphere and [`bvh`]; [`walk`] runs walks and interior samples
+//! ([`pbc`]) and [`body`] turns its spheres into a body with its launch sphere, [`bvh`] and far-field [`grid`]; [`walk`] runs walks and interior samples
 //! on it with counter-based random numbers ([`rng`]) into block tallies; [`compute`] runs
 //! blocks on a [`pool`] of threads until the stopping rule holds; [`estimate`] turns tallies
 //! into observables with jackknife uncertainties; [`output`] writes them.
@@ -26,6 +26,7 @@ pub mod error;
 pub mod estimate;
 pub mod exec;
 pub mod gpu;
+pub mod grid;
 pub mod io;
 pub mod job;
 pub mod output;

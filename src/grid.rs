@@ -1,0 +1,201 @@
+//! The far-field grid: exact nearest distances away from the surface without the tree.
+//!
+//! Most of the queries that miss a walk's [`crate::bvh::Near`] list are far from the
+//! surface (the walker was launched or has just taken a long step), where the list holds
+//! nothing and a full tree query costs hundreds of cycles of branches and cache misses.
+//! The launch ball is cut into cubic cells; a cell that a walk visits often enough gets the
+//! copies of the few spheres that can be nearest anywhere in it, and a query there is the
+//! minimum of their distances: the same f64 operations on the same sphere data as the
+//! tree's, and a non-candidate cannot attain the minimum, so the value is bit for bit the
+//! tree's. Cells near the surface (where the list answers) or with too many candidates stay
+//! with the tree.
+//!
+//! Cells are built lazily, after [`BUILD_AFTER`] visits, so a frame pays only for the cells
+//! its walks use, and only once they have paid off: a small run never builds one. Which
+//! cells are built depends on thread timing, but only the speed does.
+
+use crate::body::Sphere;
+use crate::bvh::{sphere_distance, Bvh, Near};
+use crate::vec3::V3;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+/// Cell edge in units of the mean sphere radius: about 2 A for atoms.
+const CELL_RADII: f64 = 1.2;
+/// The most cells along an axis; a larger body gets no grid.
+const MAX_CELLS_PER_AXIS: usize = 48;
+/// The most candidate spheres a cell may hold; more and the tree is cheaper.
+const MAX_CANDIDATES: usize = 16;
+/// Visits after which a cell is built.
+const BUILD_AFTER: u8 = 8;
+
+/// The grid over one body's launch ball (relative to the launch centre).
+pub struct Grid {
+    /// Lower corner of the grid cube, the same on every axis.
+    lo: f64,
+    /// Cell edge.
+    h: f64,
+    /// 1 / `h`: a query multiplies.
+    inv_h: f64,
+    /// Cells per axis.
+    n: usize,
+    /// Cell `(i, j, k)` at `(i * n + j) * n + k`: None for a tree cell.
+    cells: Vec<OnceLock<Option<Box<[Sphere]>>>>,
+    /// Visits to each cell not yet built (saturating in effect: past [`BUILD_AFTER`] the
+    /// cell is built and the count no longer read).
+    visits: Vec<AtomicU8>,
+    /// A cell whose lower bound on the distance is below this is left to the tree (and the
+    /// walk's list), since there the list answers most queries.
+    near_below: f64,
+}
+
+/// A clone starts unbuilt: cells are a cache, not part of the body.
+impl Clone for Grid {
+    fn clone(&self) -> Self {
+        Grid::new(self.lo, self.h, self.n, self.near_below)
+    }
+}
+
+/// Thousands of cells say nothing to a reader: the shape only.
+impl std::fmt::Debug for Grid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grid").field("lo", &self.lo).field("h", &self.h).field("n", &self.n).finish_non_exhaustive()
+    }
+}
+
+impl Grid {
+    fn new(lo: f64, h: f64, n: usize, near_below: f64) -> Grid {
+        Grid {
+            lo,
+            h,
+            inv_h: 1.0 / h,
+            n,
+            cells: (0..n * n * n).map(|_| OnceLock::new()).collect(),
+            visits: (0..n * n * n).map(|_| AtomicU8::new(0)).collect(),
+            near_below,
+        }
+    }
+
+    /// An unbuilt grid over the ball of radius `launch_radius`, or None when cells of the
+    /// size that pays would number more than [`MAX_CELLS_PER_AXIS`] per axis: for large
+    /// bodies the cells a walk visits are too many and too rarely revisited, so lookups
+    /// missing the cache cost more than they save (measured on a 100,000-sphere globule).
+    /// `near_below` is [`Bvh::near_below`].
+    pub fn over(spheres: &[Sphere], launch_radius: f64, near_below: f64) -> Option<Grid> {
+        let mean_radius = spheres.iter().map(|s| s.radius as f64).sum::<f64>() / spheres.len().max(1) as f64;
+        let n = (2.0 * launch_radius / (CELL_RADII * mean_radius)).ceil().max(1.0);
+        if n > MAX_CELLS_PER_AXIS as f64 {
+            return None;
+        }
+        let n = n as usize;
+        let h = 2.0 * launch_radius / n as f64 * (1.0 + 1e-9);
+        Some(Grid::new(-0.5 * n as f64 * h, h, n, near_below))
+    }
+
+    /// The exact distance from `x` to the body when `x` lies in a built far cell; None when
+    /// the tree must answer.
+    #[inline]
+    pub fn distance(&self, bvh: &Bvh, spheres: &[Sphere], x: V3) -> Option<f64> {
+        let n = self.n;
+        let f = [0, 1, 2].map(|k| (x[k] - self.lo) * self.inv_h);
+        if !f.iter().all(|&f| f >= 0.0 && f < n as f64) {
+            return None;
+        }
+        let c = (f[0] as usize * n + f[1] as usize) * n + f[2] as usize;
+        let cell = match self.cells[c].get() {
+            Some(cell) => cell,
+            None => {
+                if self.visits[c].fetch_add(1, Ordering::Relaxed) < BUILD_AFTER {
+                    return None;
+                }
+                self.cells[c].get_or_init(|| self.build(bvh, spheres, c))
+            }
+        };
+        let cands = cell.as_deref()?;
+        Some(cands.iter().map(|s| sphere_distance(s, x)).fold(f64::INFINITY, f64::min))
+    }
+
+    /// The candidates of cell `c`: every sphere whose least distance over the cell is at most
+    /// the least over spheres of their greatest distance, so that the nearest sphere of any
+    /// point in the cell is among them.
+    fn build(&self, bvh: &Bvh, spheres: &[Sphere], c: usize) -> Option<Box<[Sphere]>> {
+        let n = self.n;
+        let ijk = [c / (n * n), (c / n) % n, c % n];
+        // The cell grown by a margin far above the rounding of the index computation and of
+        // the f64 distances compared below.
+        let tol = 1e-6 * self.h;
+        let lo = ijk.map(|i| self.lo + i as f64 * self.h - tol);
+        let hi = ijk.map(|i| self.lo + (i + 1) as f64 * self.h + tol);
+        let mid = [0, 1, 2].map(|k| 0.5 * (lo[k] + hi[k]));
+        let half_diagonal = 0.5 * ((0..3).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>()).sqrt();
+        let d0 = bvh.distance(spheres, mid, f64::NEG_INFINITY, &mut Near::default());
+        if d0 + half_diagonal < self.near_below {
+            return None;
+        }
+        // A sphere nearer than d0 + 2 hd to the middle can be nearest somewhere in the cell;
+        // no other can (the nearest anywhere is within d0 + hd of that point).
+        let mut near = vec![];
+        bvh.within(spheres, mid, d0 + 2.0 * half_diagonal + tol, &mut near);
+        let bounds: Vec<(f64, f64)> = near
+            .iter()
+            .map(|&i| {
+                let s = &spheres[i as usize];
+                let cc = s.center64();
+                let (mut dmin, mut dmax) = (0.0, 0.0);
+                for k in 0..3 {
+                    let below = (lo[k] - cc[k]).max(cc[k] - hi[k]).max(0.0);
+                    let far = (cc[k] - lo[k]).abs().max((hi[k] - cc[k]).abs());
+                    dmin += below * below;
+                    dmax += far * far;
+                }
+                (dmin.sqrt() - s.radius as f64, dmax.sqrt() - s.radius as f64)
+            })
+            .collect();
+        let upper = bounds.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
+        let cands: Vec<Sphere> = near.iter().zip(&bounds).filter(|(_, b)| b.0 <= upper + tol).map(|(&i, _)| spheres[i as usize]).collect();
+        (cands.len() <= MAX_CANDIDATES).then(|| cands.into_boxed_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::{Body, BodyOptions};
+    use crate::rng::Stream;
+
+    #[test]
+    fn far_cells_answer_exactly_what_brute_force_does() {
+        // 400 atom-sized spheres in a clump: far cells hold a few candidates each.
+        let mut rng = Stream::new(41, 0, 0, 0);
+        let centers: Vec<V3> = (0..400).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 8.0)).collect();
+        let radii: Vec<f64> = (0..400).map(|_| 1.2 + rng.uniform()).collect();
+        let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+        let grid = body.grid.as_ref().expect("a small body gets a grid");
+        let brute = |x: V3| body.spheres.iter().map(|s| sphere_distance(s, x)).fold(f64::INFINITY, f64::min);
+        let mut answered = 0;
+        for _ in 0..400 {
+            let x = crate::vec3::scale(rng.unit_vector(), body.launch_radius * rng.uniform().cbrt());
+            // Past BUILD_AFTER visits the cell is built; every answer must be brute force's.
+            for _ in 0..=BUILD_AFTER {
+                if let Some(d) = grid.distance(&body.bvh, &body.spheres, x) {
+                    assert_eq!(d, brute(x), "at {x:?}");
+                    answered += 1;
+                }
+            }
+            // Corners of the cell, where rounding decides which cell a point falls in.
+            let corner = x.map(|v| ((v - grid.lo) * grid.inv_h).round() * grid.h + grid.lo);
+            if let Some(d) = grid.distance(&body.bvh, &body.spheres, corner) {
+                assert_eq!(d, brute(corner), "at {corner:?}");
+            }
+        }
+        assert!(answered > 100, "only {answered} answers from the grid");
+    }
+
+    #[test]
+    fn large_bodies_get_no_grid() {
+        // 100 cells of 1.2 radii per axis: beyond MAX_CELLS_PER_AXIS.
+        let centers: Vec<V3> = (0..2).map(|i| [i as f64 * 120.0, 0.0, 0.0]).collect();
+        let body = Body::new(&centers, &[1.0, 1.0], &BodyOptions::default()).unwrap();
+        assert!(body.grid.is_none());
+    }
+}
