@@ -25,7 +25,7 @@ const CELL_RADII: f64 = 1.2;
 /// The most cells along an axis; a larger body gets no grid.
 const MAX_CELLS_PER_AXIS: usize = 48;
 /// The most candidate spheres a cell may hold; more and the tree is cheaper.
-const MAX_CANDIDATES: usize = 16;
+const MAX_CANDIDATES: usize = 24;
 /// Visits after which a cell is built.
 const BUILD_AFTER: u8 = 8;
 
