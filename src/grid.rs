@@ -3,8 +3,8 @@
 //! Most of the queries that miss a walk's [`crate::bvh::Near`] list are far from the
 //! surface (the walker was launched or has just taken a long step), where the list holds
 //! nothing and a full tree query costs hundreds of cycles of branches and cache misses.
-//! The launch ball is cut into cubic cells; a cell that a walk visits often enough gets the
-//! copies of the few spheres that can be nearest anywhere in it, and a query there is the
+//! The launch ball is cut into cubic cells; a cell that a walk visits often enough lists the
+//! few spheres that can be nearest anywhere in it, and a query there is the
 //! minimum of their distances: the same f64 operations on the same sphere data as the
 //! tree's, and a non-candidate cannot attain the minimum, so the value is bit for bit the
 //! tree's. Cells near the surface (where the list answers) or with too many candidates stay
@@ -39,8 +39,10 @@ pub struct Grid {
     inv_h: f64,
     /// Cells per axis.
     n: usize,
-    /// Cell `(i, j, k)` at `(i * n + j) * n + k`: None for a tree cell.
-    cells: Vec<OnceLock<Option<Box<[Sphere]>>>>,
+    /// Cell `(i, j, k)` at `(i * n + j) * n + k`: its candidates' indices in the body's
+    /// sphere array (a quarter of the bytes of copies, and the spheres stay in cache), or
+    /// None for a tree cell.
+    cells: Vec<OnceLock<Option<Box<[u32]>>>>,
     /// Visits to each cell not yet built (saturating in effect: past [`BUILD_AFTER`] the
     /// cell is built and the count no longer read).
     visits: Vec<AtomicU8>,
@@ -112,13 +114,13 @@ impl Grid {
             }
         };
         let cands = cell.as_deref()?;
-        Some(cands.iter().map(|s| sphere_distance(s, x)).fold(f64::INFINITY, f64::min))
+        Some(cands.iter().map(|&i| sphere_distance(&spheres[i as usize], x)).fold(f64::INFINITY, f64::min))
     }
 
     /// The candidates of cell `c`: every sphere whose least distance over the cell is at most
     /// the least over spheres of their greatest distance, so that the nearest sphere of any
     /// point in the cell is among them.
-    fn build(&self, bvh: &Bvh, spheres: &[Sphere], c: usize) -> Option<Box<[Sphere]>> {
+    fn build(&self, bvh: &Bvh, spheres: &[Sphere], c: usize) -> Option<Box<[u32]>> {
         let n = self.n;
         let ijk = [c / (n * n), (c / n) % n, c % n];
         // The cell grown by a margin far above the rounding of the index computation and of
@@ -152,7 +154,7 @@ impl Grid {
             })
             .collect();
         let upper = bounds.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
-        let cands: Vec<Sphere> = near.iter().zip(&bounds).filter(|(_, b)| b.0 <= upper + tol).map(|(&i, _)| spheres[i as usize]).collect();
+        let cands: Vec<u32> = near.iter().zip(&bounds).filter(|(_, b)| b.0 <= upper + tol).map(|(&i, _)| i).collect();
         (cands.len() <= MAX_CANDIDATES).then(|| cands.into_boxed_slice())
     }
 }
@@ -173,19 +175,22 @@ mod tests {
         let grid = body.grid.as_ref().expect("a small body gets a grid");
         let brute = |x: V3| body.spheres.iter().map(|s| sphere_distance(s, x)).fold(f64::INFINITY, f64::min);
         let mut answered = 0;
-        for _ in 0..400 {
+        for _ in 0..300 {
             let x = crate::vec3::scale(rng.unit_vector(), body.launch_radius * rng.uniform().cbrt());
-            // Past BUILD_AFTER visits the cell is built; every answer must be brute force's.
+            // Past BUILD_AFTER visits the cell is built ...
             for _ in 0..=BUILD_AFTER {
-                if let Some(d) = grid.distance(&body.bvh, &body.spheres, x) {
-                    assert_eq!(d, brute(x), "at {x:?}");
+                grid.distance(&body.bvh, &body.spheres, x);
+            }
+            // ... and then every point of it, its corners (where rounding decides the cell)
+            // included, must get brute force's answer.
+            let corner = x.map(|v| ((v - grid.lo) * grid.inv_h).floor() * grid.h + grid.lo);
+            let corners = (0..8).map(|b: usize| [0, 1, 2].map(|k| corner[k] + ((b >> k) & 1) as f64 * grid.h));
+            let inside: Vec<V3> = (0..24).map(|_| [0, 1, 2].map(|k| corner[k] + rng.uniform() * grid.h)).collect();
+            for p in corners.chain(inside) {
+                if let Some(d) = grid.distance(&body.bvh, &body.spheres, p) {
+                    assert_eq!(d, brute(p), "at {p:?}");
                     answered += 1;
                 }
-            }
-            // Corners of the cell, where rounding decides which cell a point falls in.
-            let corner = x.map(|v| ((v - grid.lo) * grid.inv_h).round() * grid.h + grid.lo);
-            if let Some(d) = grid.distance(&body.bvh, &body.spheres, corner) {
-                assert_eq!(d, brute(corner), "at {corner:?}");
             }
         }
         assert!(answered > 100, "only {answered} answers from the grid");
