@@ -17,23 +17,9 @@ use trajwalk::gpu::walks::{Walker, Work};
 use trajwalk::pool::Pool;
 use trajwalk::walk::{exterior_block, Seeds, BLOCK};
 
-fn globule(n: usize) -> (Vec<[f64; 3]>, Vec<f64>) {
-    let mut rng = trajwalk::rng::Stream::new(99, 0, 0, 0);
-    let (mut centers, mut radii) = (vec![], vec![]);
-    let edge = 2.2 * (n as f64).cbrt();
-    while centers.len() < n {
-        let p = [edge * (rng.uniform() - 0.5), edge * (rng.uniform() - 0.5), edge * (rng.uniform() - 0.5)];
-        if p.iter().map(|v| v * v).sum::<f64>() < edge * edge / 4.0 {
-            centers.push(p);
-            radii.push(1.4 + 0.5 * rng.uniform());
-        }
-    }
-    (centers, radii)
-}
-
 fn gpu(c: &mut Criterion) {
     let (centers, radii, name) = walks::cluster2101();
-    let big = globule(100_000);
+    let big = walks::globule(100_000);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let device = trajwalk::gpu::shared(std::env::var("TRAJWALK_GPU_ADAPTER").ok().as_deref());
     let walker = device.as_ref().ok().map(|g| Walker::new(g).expect("kernels compile"));

@@ -30,6 +30,23 @@ pub fn cluster2101() -> (Vec<[f64; 3]>, Vec<f64>, &'static str) {
     (centers, vec![1.7; 2101], "generated 2101-sphere chain (../shared/data absent)")
 }
 
+/// `n` spheres of radius 1.4-1.9 uniform in a ball at protein density: a compact globule
+/// of any size (3,341 is ADK's atom count). For the benches that include this file.
+#[allow(dead_code)]
+pub fn globule(n: usize) -> (Vec<[f64; 3]>, Vec<f64>) {
+    let mut rng = trajwalk::rng::Stream::new(99, 0, 0, 0);
+    let (mut centers, mut radii) = (vec![], vec![]);
+    let edge = 2.2 * (n as f64).cbrt();
+    while centers.len() < n {
+        let p = [edge * (rng.uniform() - 0.5), edge * (rng.uniform() - 0.5), edge * (rng.uniform() - 0.5)];
+        if p.iter().map(|v| v * v).sum::<f64>() < edge * edge / 4.0 {
+            centers.push(p);
+            radii.push(1.4 + 0.5 * rng.uniform());
+        }
+    }
+    (centers, radii)
+}
+
 fn walks(c: &mut Criterion) {
     let (centers, radii, name) = cluster2101();
     let blocks = 64u64;
