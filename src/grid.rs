@@ -10,9 +10,10 @@
 //! tree's. Cells near the surface (where the list answers) or with too many candidates stay
 //! with the tree.
 //!
-//! Cells are built lazily, after [`BUILD_AFTER`] visits, so a frame pays only for the cells
-//! its walks use, and only once they have paid off: a small run never builds one. Which
-//! cells are built depends on thread timing, but only the speed does.
+//! Cells are built lazily, after `BUILD_AFTER` (8) visits, so a frame builds only the cells
+//! its walks keep returning to; a short run on a large body still pays more for building
+//! than it gains (measured in the README). Which cells are built may depend on thread
+//! timing; that changes the speed only.
 
 use crate::body::Sphere;
 use crate::bvh::{sphere_distance, Bvh, Near};
@@ -43,8 +44,8 @@ pub struct Grid {
     /// sphere array (a quarter of the bytes of copies, and the spheres stay in cache), or
     /// None for a tree cell.
     cells: Vec<OnceLock<Option<Box<[u32]>>>>,
-    /// Visits to each cell not yet built (saturating in effect: past [`BUILD_AFTER`] the
-    /// cell is built and the count no longer read).
+    /// Visits to each cell before it is built; the visit that finds [`BUILD_AFTER`] builds
+    /// it, and a built cell is not counted, so the count stays far below the u8 limit.
     visits: Vec<AtomicU8>,
     /// A cell whose lower bound on the distance is below this is left to the tree (and the
     /// walk's list), since there the list answers most queries.
@@ -79,7 +80,7 @@ impl Grid {
     }
 
     /// An unbuilt grid over the ball of radius `launch_radius`, or None when cells of the
-    /// size that pays would number more than [`MAX_CELLS_PER_AXIS`] per axis: for large
+    /// size that pays would number more than `MAX_CELLS_PER_AXIS` (48) per axis: for large
     /// bodies the cells a walk visits are too many and too rarely revisited, so lookups
     /// missing the cache cost more than they save (measured on a 100,000-sphere globule).
     /// `near_below` is [`Bvh::near_below`].
