@@ -272,6 +272,9 @@ impl Job {
         }
         let mut body = Body::new(&centers, &self.radii, &self.body)
             .map_err(|e| Error::Input { path: self.trajectory.path.clone(), message: format!("frame {}: {e}", frame.info.index) })?;
+        if self.sampling.walks < crate::grid::PAYS_FROM_WALKS {
+            body.grid = None;
+        }
         // A body still wider than the box after unwrapping would touch its own periodic
         // images, so it is most likely several molecules (a solvent shell, a wrong
         // selection) rather than one: said, since the numbers are then those of the union.
