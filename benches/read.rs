@@ -8,7 +8,7 @@
 //!
 //! Figures are wall time on this machine: compare the ratios within one run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use trajwalk::analysis::{Analysis, Options};
 use trajwalk::compute::Sampling;
@@ -17,7 +17,7 @@ use trajwalk::job::{Job, JobOptions};
 use trajwalk::trajectory::{OpenOptions, Trajectory};
 
 /// Seconds to open `path` and stream every frame's selected atoms (best of `repeats`).
-fn read_seconds(path: &PathBuf, open: &OpenOptions, job: &JobOptions, repeats: usize) -> (f64, f64) {
+fn read_seconds(path: &Path, open: &OpenOptions, job: &JobOptions, repeats: usize) -> (f64, f64) {
     let (mut best_open, mut best_read) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..repeats {
         let t0 = Instant::now();
@@ -25,7 +25,11 @@ fn read_seconds(path: &PathBuf, open: &OpenOptions, job: &JobOptions, repeats: u
         let opened = t0.elapsed().as_secs_f64();
         let job = Job::prepare(t, job).unwrap();
         let t1 = Instant::now();
-        let n = job.stream().map(|f| f.unwrap()).count();
+        let mut n = 0;
+        for f in job.stream() {
+            f.unwrap();
+            n += 1;
+        }
         assert_eq!(n, 10);
         best_open = best_open.min(opened);
         best_read = best_read.min(opened + t1.elapsed().as_secs_f64());

@@ -39,7 +39,7 @@ pub fn atomic_weight(symbol: &str) -> Option<f64> {
 /// The element whose standard atomic weight is nearest `mass` (daltons), when it is within
 /// `tolerance`; None otherwise, and for a mass of zero or less (virtual sites).
 pub fn nearest_element_by_weight(mass: f64, tolerance: f64) -> Option<&'static str> {
-    if !(mass > 0.0) {
+    if mass.is_nan() || mass <= 0.0 {
         return None;
     }
     let (z, w) =

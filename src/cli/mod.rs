@@ -556,7 +556,7 @@ fn plan_table(doc: &serde_json::Value) -> String {
 pub fn formats_command() -> Result<()> {
     use trajwalk::io::formats::{Backend, Carries, CATALOGUE};
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<34} {:<28} {:<10} {:<16} {}", "format", "extensions", "frames", "topology", "reader")?;
+    writeln!(out, "{:<26} {:<28} {:<10} {:<16} reader", "format", "extensions", "frames", "topology")?;
     for f in CATALOGUE {
         let extensions = f.extensions.iter().map(|e| format!(".{e}")).collect::<Vec<_>>().join(" ");
         let frames = if f.backend == Backend::Refused {
@@ -577,7 +577,7 @@ pub fn formats_command() -> Result<()> {
             Backend::Refused => "gmx editconf -f topol.tpr -o conf.gro",
             _ => "trajwalk",
         };
-        writeln!(out, "{:<34} {:<28} {:<10} {:<16} {}", f.label, extensions, frames, topology, reader)?;
+        writeln!(out, "{:<26} {:<28} {:<10} {:<16} {}", f.label, extensions, frames, topology, reader)?;
     }
     writeln!(out, "\nA format with topology \"yes\" may be given as --topology; several trajectories are read as one, in order.")?;
     Ok(())
