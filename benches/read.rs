@@ -14,7 +14,7 @@ use trajwalk::analysis::{Analysis, Options};
 use trajwalk::compute::Sampling;
 use trajwalk::io::h5md_write::H5md;
 use trajwalk::job::{Job, JobOptions};
-use trajwalk::trajectory::{OpenOptions, Trajectory};
+use trajwalk::trajectory::{Chunk, OpenOptions, Trajectory};
 
 /// Seconds to open `path` and stream every frame's selected atoms (best of `repeats`).
 fn read_seconds(path: &Path, open: &OpenOptions, job: &JobOptions, repeats: usize) -> (f64, f64) {
@@ -48,9 +48,8 @@ fn main() {
     let select = JobOptions { select: Some("protein".into()), ..Default::default() };
 
     let t = Trajectory::open(&xtc, &open).unwrap();
-    let all = Job::prepare(t.clone(), &JobOptions::default()).unwrap();
-    let frames: Vec<_> = all.stream().map(|f| f.unwrap()).collect();
     let atoms = t.topology.len();
+    let frames = t.reader(0..atoms).unwrap().read_chunk(&Chunk { segment: 0, start: 0, step: 1, count: t.len() }).unwrap();
     let positions = ndarray::Array3::from_shape_fn((frames.len(), atoms, 3), |(f, a, k)| frames[f].positions[a][k]);
     let h5 = std::env::temp_dir().join(format!("trajwalk-read-bench-{}.h5md", std::process::id()));
     H5md { single_precision: true, ..H5md::new(positions) }.save(&h5).unwrap();

@@ -7,7 +7,8 @@
 //! property. Opening reads every frame once, as the PDB reader scans its models: the frame
 //! table needs each frame's step and time before any frame is computed, and a truncated
 //! or inconsistent file (a frame with another atom count) is then refused before the first
-//! walk, naming the frame. Each reader opens its own chemfiles handle and reads the frames
+//! walk, naming the frame. An XTC, the commonest and largest, is opened from its frame
+//! headers alone (`xtc_headers`), without decompressing a frame. Each reader opens its own chemfiles handle and reads the frames
 //! of its chunks by seeking (chemfiles indexes frames at open), holding one frame at a time.
 
 use super::formats::{Carries, FormatInfo};
@@ -145,59 +146,79 @@ fn time_of(frame: &cf::Frame, info: &FormatInfo) -> Option<f64> {
     }
 }
 
-/// Checks that an XTC file ends where its last frame does. chemfiles counts an XTC's frames
-/// from their headers and, for the uncompressed frames of nine atoms or fewer, from the
-/// file size, so a file cut inside its last frame would silently lose that frame; each
-/// frame's length follows from its header (XDR, big-endian: 56 bytes of header, then
-/// either 12 bytes per atom, or 32 bytes of compression parameters and a byte count
-/// padded to 4 bytes).
-fn check_xtc_length(path: &Path) -> Result<()> {
+/// The frame table of an XTC file from its frame headers alone, which is what makes an XTC
+/// open in milliseconds rather than a pass over every compressed frame; each header's atom
+/// count is checked against the first, and the file must end where its last frame does
+/// (chemfiles counts the uncompressed frames of nine atoms or fewer from the file size, so
+/// a file cut inside its last frame would silently lose it). XDR, big-endian: magic 1995,
+/// atoms, step, time (f32), the box, atoms again (56 bytes), then either 12 bytes per atom
+/// or 32 bytes of compression parameters and a byte count, the bytes padded to 4.
+fn xtc_headers(path: &Path) -> Result<(usize, Vec<FrameInfo>)> {
     use std::io::{Read, Seek, SeekFrom};
     let io = |error| Error::Io { path: path.into(), error };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
-    let mut int_at = |offset: u64| -> Result<Option<i32>> {
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let size = file.get_ref().metadata().map_err(io)?.len();
+    let mut word_at = |offset: u64| -> Result<Option<[u8; 4]>> {
         let mut b = [0u8; 4];
         if offset + 4 > size {
             return Ok(None);
         }
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
         file.read_exact(&mut b).map_err(io)?;
-        Ok(Some(i32::from_be_bytes(b)))
+        Ok(Some(b))
     };
-    let (mut offset, mut frame) = (0u64, 0usize);
+    let (mut offset, mut frames) = (0u64, Vec::new());
+    let mut first_atoms = None;
     while offset < size {
+        let frame = frames.len();
         let truncated = |end: u64| Error::Input {
             path: path.into(),
             message: format!("is truncated: its frame {frame} runs to byte {end}, but the file ends at byte {size}"),
         };
-        if int_at(offset)? != Some(1995) {
+        let int = |w: Option<[u8; 4]>| w.map(i32::from_be_bytes);
+        if int(word_at(offset)?) != Some(1995) {
             return Err(Error::Input {
                 path: path.into(),
                 message: format!("frame {frame} at byte {offset} does not start with the XTC magic number 1995"),
             });
         }
-        let Some(atoms) = int_at(offset + 4)? else { return Err(truncated(offset + 56)) };
+        let (Some(atoms), Some(step), Some(time)) = (word_at(offset + 4)?, word_at(offset + 8)?, word_at(offset + 12)?) else {
+            return Err(truncated(offset + 56));
+        };
+        let (atoms, step, time) = (i32::from_be_bytes(atoms), i32::from_be_bytes(step), f32::from_be_bytes(time));
+        let atoms = usize::try_from(atoms).ok().filter(|&a| a > 0).ok_or_else(|| Error::Input {
+            path: path.into(),
+            message: format!("frame {frame} at byte {offset} has {atoms} atoms (a damaged file?)"),
+        })?;
+        match first_atoms {
+            None => first_atoms = Some(atoms),
+            Some(n) if n != atoms => {
+                return Err(Error::Input { path: path.into(), message: format!("frame {frame} has {atoms} atoms, but frame 0 has {n}") })
+            }
+            _ => {}
+        }
         let length = if atoms <= 9 {
-            56 + 12 * atoms.max(0) as u64
+            56 + 12 * atoms as u64
         } else {
-            let Some(bytes) = int_at(offset + 88)? else { return Err(truncated(offset + 92)) };
+            let Some(bytes) = int(word_at(offset + 88)?) else { return Err(truncated(offset + 92)) };
             92 + (bytes.max(0) as u64).div_ceil(4) * 4
         };
         if offset + length > size {
             return Err(truncated(offset + length));
         }
+        frames.push(FrameInfo { index: frame, key: frame as u64, step: Some(step as i64), time: Some(time as f64), wepy: None });
         offset += length;
-        frame += 1;
     }
-    Ok(())
+    let atoms = first_atoms.ok_or_else(|| Error::Input { path: path.into(), message: "has no frames (read as GROMACS XTC)".into() })?;
+    Ok((atoms, frames))
 }
 
 /// Opens `path` as a trajectory of `info`'s format, reading every frame once for the frame
 /// table (see the module's note) and checking that every frame has the first one's atoms.
 pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Result<Trajectory> {
     if info.name == "xtc" {
-        check_xtc_length(path)?;
+        let (atoms, frames) = xtc_headers(path)?;
+        return Ok(trajectory(path, info, opts, Topology::from_elements(vec![None; atoms]), frames));
     }
     let mut h = Handle::open(path, info)?;
     let n = h.trajectory.nsteps();
@@ -223,16 +244,19 @@ pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Resul
         let step = info.steps.then(|| h.frame.step() as i64);
         frames.push(FrameInfo { index: i, key: i as u64, step, time: time_of(&h.frame, info), wepy: None });
     }
-    let atoms = topology.len();
-    Ok(Trajectory {
+    Ok(trajectory(path, info, opts, topology, frames))
+}
+
+fn trajectory(path: &Path, info: &'static FormatInfo, opts: &OpenOptions, topology: Topology, frames: Vec<FrameInfo>) -> Trajectory {
+    Trajectory {
         path: path.into(),
-        format: Format::Chemfiles(Layout { info, atoms, no_cell: opts.no_cell }),
+        format: Format::Chemfiles(Layout { info, atoms: topology.len(), no_cell: opts.no_cell }),
         topology: Arc::new(topology),
-        segments: vec![Segment { dataset: String::new(), first: 0, frames: n }],
+        segments: vec![Segment { dataset: String::new(), first: 0, frames: frames.len() }],
         frames: Arc::new(frames),
         length_unit: LengthUnit::angstrom(),
         time_unit: info.time_unit.map(str::to_string),
-    })
+    }
 }
 
 /// A worker's own chemfiles handle.
