@@ -12,9 +12,10 @@ mod common;
 use common::h5::{H5md, Save};
 use common::{ok, s, scratch, shared_data, trajwalk};
 use std::path::{Path, PathBuf};
-use trajwalk::analysis::{Analysis, Options};
+use trajwalk::analysis::{Analysis, Execution, Options};
 use trajwalk::compute::{FrameResult, Sampling};
 use trajwalk::estimate::Quantity;
+use trajwalk::exec::Kind;
 use trajwalk::job::JobOptions;
 use trajwalk::output::FrameReport;
 use trajwalk::trajectory::{Frame, FrameSelection, OpenOptions, Trajectory};
@@ -49,7 +50,9 @@ fn run(inputs: &[PathBuf], open: OpenOptions, job: JobOptions) -> Vec<(usize, Fr
         out.push((f.info.index, f.result.clone()));
         Ok(())
     };
-    Analysis::open_all(inputs, Options { open, job, ..Default::default() }).unwrap().run(&mut [&mut sink]).unwrap();
+    // The CPU's frame-parallel strategy, so that no GPU is looked for.
+    let execution = Execution { strategy: Some(Kind::Frames), ..Default::default() };
+    Analysis::open_all(inputs, Options { open, job, execution, ..Default::default() }).unwrap().run(&mut [&mut sink]).unwrap();
     out
 }
 
@@ -183,6 +186,20 @@ fn several_inputs_are_one_trajectory_numbered_across_them() {
     // test frames' atoms drift apart by more than half of it.)
     let job = JobOptions { unwrap: false, frames: FrameSelection::List(vec![7]), sampling: sampling(1000), ..Default::default() };
     let alone = run(&[xtc.clone(), trr.clone()], open.clone(), job.clone());
+    // Two workers, each with its own readers of both files, give the serial bits.
+    let every = JobOptions { frames: FrameSelection::default(), ..job.clone() };
+    let on = |strategy, workers| {
+        let mut out = vec![];
+        let mut sink = |f: &FrameReport| {
+            out.push(bits(f.result));
+            Ok(())
+        };
+        let execution = Execution { strategy: Some(strategy), workers: Some(workers), threads: Some(1), ..Default::default() };
+        let options = Options { open: open.clone(), job: every.clone(), execution, ..Default::default() };
+        Analysis::open_all(&[xtc.clone(), trr.clone()], options).unwrap().run(&mut [&mut sink]).unwrap();
+        out
+    };
+    assert_eq!(on(Kind::Frames, 2), on(Kind::Serial, 1));
     let cp = tmp("chain.sqlite");
     let mut args = vec![s(&xtc), s(&trr), "--topology".into(), s(&top), "--walks".into(), "1000".into(), "--interior".into()];
     args.extend(["1000", "--seed", "11", "--checkpoint", &s(&cp), "--format", "json", "--no-unwrap"].map(String::from));
@@ -382,4 +399,29 @@ fn the_formats_command_lists_what_is_read_and_what_gives_a_topology() {
     assert_eq!(line("GROMACS XTC"), "GROMACS XTC .xtc yes no chemfiles");
     assert_eq!(line("GROMACS GRO"), "GROMACS GRO .gro yes yes chemfiles");
     assert_eq!(line("CHARMM/NAMD PSF"), "CHARMM/NAMD PSF .psf no yes trajwalk");
+}
+
+#[test]
+fn a_lammps_dump_and_a_mol2_give_steps_boxes_elements_and_bonds() {
+    let dump = tmp("two.lammpstrj");
+    let frame = |step: i64, x: f64| {
+        format!("ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n2\nITEM: BOX BOUNDS pp pp pp\n0 30\n0 30\n0 30\nITEM: ATOMS id type x y z\n1 1 {x} 1 1\n2 1 2 2 2\n")
+    };
+    std::fs::write(&dump, frame(100, 1.0) + &frame(200, 1.5)).unwrap();
+    let t = Trajectory::open(&dump, &OpenOptions::default()).unwrap();
+    assert_eq!(t.frames.iter().map(|f| f.step).collect::<Vec<_>>(), [Some(100), Some(200)]);
+    let f = frames(&t);
+    assert_eq!(f[1].positions, vec![[1.5, 1.0, 1.0], [2.0, 2.0, 2.0]]);
+    assert_eq!(f[1].cell, Some([[30.0, 0.0, 0.0], [0.0, 30.0, 0.0], [0.0, 0.0, 30.0]]));
+
+    let mol2 = tmp("water.mol2");
+    std::fs::write(
+        &mol2,
+        "@<TRIPOS>MOLECULE\nwater\n 3 2 1 0 0\nSMALL\nNO_CHARGES\n\n@<TRIPOS>ATOM\n      1 OW          0.0000    0.0000    0.0000 O.3     1  HOH        0.0000\n      2 HW1         0.9572    0.0000    0.0000 H       1  HOH        0.0000\n      3 HW2        -0.2400    0.9266    0.0000 H       1  HOH        0.0000\n@<TRIPOS>BOND\n     1     1     2    1\n     2     1     3    1\n",
+    )
+    .unwrap();
+    let t = trajwalk::io::formats::read_topology(&mol2).unwrap();
+    let atoms: Vec<_> = t.atoms.iter().map(|a| (a.name.as_str(), a.element)).collect();
+    assert_eq!(atoms, [("OW", Some("O")), ("HW1", Some("H")), ("HW2", Some("H"))]);
+    assert_eq!(t.bonds, vec![[0, 1], [0, 2]]);
 }
