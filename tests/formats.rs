@@ -425,3 +425,33 @@ fn a_lammps_dump_and_a_mol2_give_steps_boxes_elements_and_bonds() {
     assert_eq!(atoms, [("OW", Some("O")), ("HW1", Some("H")), ("HW2", Some("H"))]);
     assert_eq!(t.bonds, vec![[0, 1], [0, 2]]);
 }
+
+#[test]
+fn an_amber_netcdf_written_by_chemfiles_reads_back() {
+    let positions = |k: usize| vec![[0.5 + k as f64, 1.0, 2.0], [2.0, 1.25, 2.0], [3.5, 1.0, 2.5 - k as f64]];
+    for name in ["three.nc"] {
+        let path = tmp(name);
+        let mut out = chemfiles::Trajectory::open(&path, 'w').unwrap();
+        for k in 0..2 {
+            let mut frame = chemfiles::Frame::new();
+            for (i, p) in positions(k).into_iter().enumerate() {
+                let mut atom = chemfiles::Atom::new(["N", "C", "O"][i]);
+                atom.set_atomic_type(["N", "C", "O"][i]);
+                frame.add_atom(&atom, p, None);
+            }
+            frame.set_cell(&chemfiles::UnitCell::new([20.0, 21.0, 22.0]));
+            frame.set("time", 2.5 * k as f64);
+            out.write(&frame).unwrap();
+        }
+        drop(out);
+        let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
+        assert_eq!(t.len(), 2, "{name}");
+        let f = frames(&t);
+        for (k, frame) in f.iter().enumerate() {
+            assert!(max_difference(&frame.positions, &positions(k)) < 1e-5, "{name} frame {k}: {:?}", frame.positions);
+            assert_eq!(frame.cell.map(|c| [c[0][0], c[1][1], c[2][2]]), Some([20.0, 21.0, 22.0]), "{name}");
+        }
+        // chemfiles writes the time but does not read it back.
+        assert_eq!(t.frames.iter().map(|f| f.time).collect::<Vec<_>>(), [None, None]);
+    }
+}

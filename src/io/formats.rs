@@ -89,7 +89,8 @@ pub const CATALOGUE: &[FormatInfo] = &[
     FormatInfo { carries: Carries::Atoms, ..entry("gro", "GROMACS GRO", &["gro"], Backend::Chemfiles("GRO")) },
     FormatInfo { steps: true, time_unit: Some("ps"), ..entry("tng", "GROMACS TNG", &["tng"], Backend::Chemfiles("TNG")) },
     FormatInfo { time_unit: Some("ps"), ..entry("dcd", "CHARMM/NAMD DCD", &["dcd"], Backend::Chemfiles("DCD")) },
-    FormatInfo { time_unit: Some("ps"), ..entry("netcdf", "Amber NetCDF", &["nc", "ncdf", "netcdf"], Backend::Chemfiles("Amber NetCDF")) },
+    // chemfiles does not read an Amber NetCDF's time variable.
+    entry("netcdf", "Amber NetCDF", &["nc", "ncdf", "netcdf"], Backend::Chemfiles("Amber NetCDF")),
     FormatInfo { steps: true, ..entry("lammpstrj", "LAMMPS dump", &["lammpstrj", "lammpsdump"], Backend::Chemfiles("LAMMPS")) },
     FormatInfo {
         carries: Carries::Elements,
