@@ -455,3 +455,37 @@ fn an_amber_netcdf_written_by_chemfiles_reads_back() {
         assert_eq!(t.frames.iter().map(|f| f.time).collect::<Vec<_>>(), [None, None]);
     }
 }
+
+#[test]
+fn an_mmcif_that_would_crash_chemfiles_is_refused() {
+    // As chemfiles' own writer writes it: residue numbers '.', and no entity column.
+    let cif = tmp("no_entity.mmcif");
+    let columns = [
+        "group_PDB",
+        "id",
+        "type_symbol",
+        "label_atom_id",
+        "label_alt_id",
+        "label_comp_id",
+        "label_asym_id",
+        "label_seq_id",
+        "Cartn_x",
+        "Cartn_y",
+        "Cartn_z",
+    ];
+    let header: String = columns.iter().map(|c| format!("_atom_site.{c}\n")).collect();
+    std::fs::write(&cif, format!("data_x\nloop_\n{header}HETATM 1 N N . . . . 0.5 1.0 2.0\nHETATM 2 C C . . . . 2.0 1.25 2.0\n")).unwrap();
+    let message = format!(
+        "{}: has _atom_site.label_seq_id but no _atom_site.label_entity_id, which chemfiles needs for residues numbered '.' (it would crash on them); add the column, or give the structure as PDB",
+        cif.display()
+    );
+    assert_eq!(Trajectory::open(&cif, &OpenOptions::default()).unwrap_err().to_string(), message);
+    assert_eq!(trajwalk::io::formats::read_topology(&cif).unwrap_err().to_string(), message);
+    // With the column, it reads.
+    let header = header + "_atom_site.label_entity_id\n";
+    std::fs::write(&cif, format!("data_x\nloop_\n{header}HETATM 1 N N . LIG A . 0.5 1.0 2.0 1\nHETATM 2 C C . LIG A . 2.0 1.25 2.0 1\n"))
+        .unwrap();
+    let t = Trajectory::open(&cif, &OpenOptions::default()).unwrap();
+    let atoms: Vec<_> = t.topology.atoms.iter().map(|a| (a.name.as_str(), a.element, a.resname.as_str(), a.chain.as_str())).collect();
+    assert_eq!(atoms, [("N", Some("N"), "LIG", "A"), ("C", Some("C"), "LIG", "A")]);
+}

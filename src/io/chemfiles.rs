@@ -126,8 +126,36 @@ fn topology_of(frame: &cf::Frame, info: &FormatInfo) -> Topology {
     Topology { atoms, bonds }
 }
 
+/// Refuses an mmCIF whose `_atom_site` loop has `label_seq_id` but no `label_entity_id`:
+/// chemfiles 0.10 looks the entity up for every `.` residue number without checking that the
+/// column exists, and crashes (chemfiles' own mmCIF writer makes such files).
+fn check_mmcif_columns(path: &Path) -> Result<()> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|error| Error::Io { path: path.into(), error })?;
+    let mut columns = vec![];
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(|error| Error::Io { path: path.into(), error })?;
+        match line.trim().strip_prefix("_atom_site.") {
+            Some(column) => columns.push(column.split_whitespace().next().unwrap_or("").to_string()),
+            None if !columns.is_empty() => break,
+            None => {}
+        }
+    }
+    let has = |c: &str| columns.iter().any(|k| k == c);
+    if has("label_seq_id") && !has("label_entity_id") {
+        return Err(Error::Input {
+            path: path.into(),
+            message: "has _atom_site.label_seq_id but no _atom_site.label_entity_id, which chemfiles needs for residues numbered '.' (it would crash on them); add the column, or give the structure as PDB".into(),
+        });
+    }
+    Ok(())
+}
+
 /// The atoms of the first frame of a GRO, mmCIF or MOL2 file given as `--topology`.
 pub fn read_topology(path: &Path, info: &'static FormatInfo) -> Result<Topology> {
+    if info.name == "mmcif" {
+        check_mmcif_columns(path)?;
+    }
     let mut h = Handle::open(path, info)?;
     if h.trajectory.nsteps() == 0 {
         return Err(Error::Input { path: path.into(), message: "has no frames to read atoms from".into() });
@@ -219,6 +247,9 @@ pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Resul
     if info.name == "xtc" {
         let (atoms, frames) = xtc_headers(path)?;
         return Ok(trajectory(path, info, opts, Topology::from_elements(vec![None; atoms]), frames));
+    }
+    if info.name == "mmcif" {
+        check_mmcif_columns(path)?;
     }
     let mut h = Handle::open(path, info)?;
     let n = h.trajectory.nsteps();
