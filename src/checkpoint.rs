@@ -103,13 +103,20 @@ fn hash_usizes(values: impl IntoIterator<Item = usize>) -> String {
 /// frame selection are absent because they never change a frame's numbers.
 pub fn identity(job: &Job) -> Result<Identity> {
     let t = &job.trajectory;
-    let path = std::fs::canonicalize(&t.path).map_err(|error| Error::Io { path: t.path.clone(), error })?;
-    let (size, content) = fingerprint(&path)?;
+    // Every file of a chain, in order, joined by newlines (a single input as before).
+    let (mut paths, mut sizes, mut contents) = (vec![], vec![], vec![]);
+    for file in t.files() {
+        let path = std::fs::canonicalize(file).map_err(|error| Error::Io { path: file.into(), error })?;
+        let (size, content) = fingerprint(&path)?;
+        paths.push(path.display().to_string());
+        sizes.push(size.to_string());
+        contents.push(content);
+    }
     let json = |v: serde_json::Value| v.to_string();
     let mut id = Identity::new();
-    id.insert("input.path".into(), path.display().to_string());
-    id.insert("input.size".into(), size.to_string());
-    id.insert("input.fingerprint".into(), content);
+    id.insert("input.path".into(), paths.join("\n"));
+    id.insert("input.size".into(), sizes.join("\n"));
+    id.insert("input.fingerprint".into(), contents.join("\n"));
     id.insert("input.format".into(), t.format.name().into());
     id.insert("input.datasets".into(), json(serde_json::json!(t.segments.iter().map(|s| &s.dataset).collect::<Vec<_>>())));
     id.insert("length_unit".into(), t.length_unit.name.clone());

@@ -22,6 +22,7 @@ fn main() -> std::process::ExitCode {
     let result = match &args.command {
         cli::Command::Run(run) => cli::run(run, &interrupt),
         cli::Command::Plan(plan) => cli::plan_command(plan),
+        cli::Command::Formats => cli::formats_command(),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

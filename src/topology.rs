@@ -36,6 +36,17 @@ pub fn atomic_weight(symbol: &str) -> Option<f64> {
     Some(ATOMIC_WEIGHTS[z]).filter(|&w| w > 0.0)
 }
 
+/// The element whose standard atomic weight is nearest `mass` (daltons), when it is within
+/// `tolerance`; None otherwise, and for a mass of zero or less (virtual sites).
+pub fn nearest_element_by_weight(mass: f64, tolerance: f64) -> Option<&'static str> {
+    if mass.is_nan() || mass <= 0.0 {
+        return None;
+    }
+    let (z, w) =
+        ATOMIC_WEIGHTS.iter().enumerate().filter(|(_, &w)| w > 0.0).min_by(|a, b| (a.1 - mass).abs().total_cmp(&(b.1 - mass).abs()))?;
+    ((w - mass).abs() <= tolerance).then_some(ELEMENTS[z])
+}
+
 /// The canonical symbol ("CL", "cl", "Cl" give "Cl"), or None when no element has it.
 pub fn element_symbol(text: &str) -> Option<&'static str> {
     let t = text.trim();

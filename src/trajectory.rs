@@ -7,7 +7,8 @@
 //! between threads (or, later, machines) as [`Chunk`]s, so nothing holds a whole trajectory.
 
 use crate::error::{Error, Result};
-use crate::io::{bod::BodInput, h5md, pdb, wepy};
+use crate::io::formats::{self, Backend};
+use crate::io::{bod::BodInput, chain, chemfiles, h5md, pdb, wepy};
 use crate::topology::Topology;
 use crate::units::LengthUnit;
 use serde::Serialize;
@@ -99,6 +100,10 @@ pub enum Format {
     /// A ZENO .bod body: one frame, parsed at open and kept in memory (bodies are small),
     /// shared by every reader.
     Bod(Arc<BodInput>),
+    /// A format read through chemfiles (XTC, TRR, DCD, GRO, ...).
+    Chemfiles(chemfiles::Layout),
+    /// Several inputs read one after the other as one trajectory.
+    Chain(Arc<chain::Layout>),
 }
 
 impl Format {
@@ -109,6 +114,8 @@ impl Format {
             Format::Wepy(_) => "wepy",
             Format::Pdb(_) => "pdb",
             Format::Bod(_) => "bod",
+            Format::Chemfiles(l) => l.info.name,
+            Format::Chain(_) => "chain",
         }
     }
 }
@@ -116,7 +123,8 @@ impl Format {
 /// How to open an input: which part of the file, and where the topology comes from.
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
-    /// A PDB file naming the atoms of the coordinates (H5MD and wepy files).
+    /// A file naming the atoms of the coordinates (PDB, GRO, mmCIF, MOL2, PSF, PRMTOP; see
+    /// [`formats::CATALOGUE`]), replacing what the input itself says about them.
     pub topology: Option<PathBuf>,
     /// H5MD particles group.
     pub group: Option<String>,
@@ -159,7 +167,7 @@ impl Trajectory {
             return Err(Error::Io { path: path.into(), error });
         }
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        let mut t = match ext.as_str() {
+        let t = match ext.as_str() {
             "bod" => {
                 let input = crate::io::bod::read(path)?;
                 let n = input.centers.len();
@@ -187,31 +195,67 @@ impl Trajectory {
                     });
                 }
             }
-            _ => {
-                return Err(Error::Input {
-                    path: path.into(),
-                    message: format!(
-                        "unsupported input format '{}': expected .h5md/.h5 (H5MD or WepyHDF5), .pdb or .bod",
-                        if ext.is_empty() { "(no extension)" } else { &ext }
-                    ),
-                })
-            }
+            _ => match formats::by_extension(path).map(|info| (info, info.backend)) {
+                Some((info, Backend::Chemfiles(_))) => chemfiles::open(path, info, opts)?,
+                Some((_, Backend::Refused)) => return Err(formats::tpr_refused(path)),
+                Some((info, _)) => {
+                    return Err(Error::Input {
+                        path: path.into(),
+                        message: format!(
+                            "is a {} topology, not a trajectory: give the coordinates as INPUT and this file as --topology",
+                            info.label
+                        ),
+                    })
+                }
+                None => {
+                    return Err(Error::Input {
+                        path: path.into(),
+                        message: format!(
+                            "unsupported input format '{}': expected one of {} (`trajwalk formats` lists them)",
+                            if ext.is_empty() { "(no extension)" } else { &ext },
+                            formats::trajectory_extensions()
+                        ),
+                    })
+                }
+            },
         };
         t.check_applies(opts)?;
-        if let Some(top) = &opts.topology {
-            if matches!(t.format, Format::Bod(_)) {
-                return Err(Error::Option("--topology does not apply to a .bod input, whose spheres carry their radii".into()));
-            }
-            let topology = pdb::read_topology(top)?;
-            if topology.len() != t.topology.len() {
-                return Err(Error::Input {
-                    path: path.into(),
-                    message: format!("has {} atoms per frame but the topology {} has {}", t.topology.len(), top.display(), topology.len()),
-                });
-            }
-            t.topology = Arc::new(topology);
+        t.with_topology(opts)
+    }
+
+    /// Several inputs as one trajectory, one after the other (`md1.xtc md2.xtc`); one
+    /// input opens as [`Trajectory::open`] does.
+    pub fn open_all(paths: &[PathBuf], opts: &OpenOptions) -> Result<Trajectory> {
+        match paths {
+            [] => Err(Error::Option("no input given".into())),
+            [one] => Trajectory::open(one, opts),
+            _ => chain::open(paths, opts),
         }
-        Ok(t)
+    }
+
+    /// The input files, in order: one, or each of a chain's.
+    pub fn files(&self) -> Vec<&Path> {
+        match &self.format {
+            Format::Chain(c) => c.parts.iter().map(|p| p.path.as_path()).collect(),
+            _ => vec![&self.path],
+        }
+    }
+
+    /// The trajectory with `opts.topology`'s atoms in place of its own, when one is given.
+    pub(crate) fn with_topology(mut self, opts: &OpenOptions) -> Result<Trajectory> {
+        let Some(top) = &opts.topology else { return Ok(self) };
+        if matches!(self.format, Format::Bod(_)) {
+            return Err(Error::Option("--topology does not apply to a .bod input, whose spheres carry their radii".into()));
+        }
+        let topology = formats::read_topology(top)?;
+        if topology.len() != self.topology.len() {
+            return Err(Error::Input {
+                path: self.path.clone(),
+                message: format!("has {} atoms per frame but the topology {} has {}", self.topology.len(), top.display(), topology.len()),
+            });
+        }
+        self.topology = Arc::new(topology);
+        Ok(self)
     }
 
     /// Refuses options that the input's format has nothing to apply to: silently ignored,
@@ -229,6 +273,7 @@ impl Trajectory {
         match (&opts.length_unit, &self.format) {
             (Some(_), Format::Bod(_)) => unit_refused("a .bod states its unit with HUNITS (Angstrom without one)"),
             (Some(_), Format::Pdb(_)) => unit_refused("PDB coordinates are Angstrom"),
+            (Some(_), Format::Chemfiles(l)) => unit_refused(&format!("chemfiles converts {} coordinates to Angstrom", l.info.label)),
             _ => Ok(()),
         }
     }
@@ -252,6 +297,8 @@ impl Trajectory {
             Format::Wepy(l) => Box::new(wepy::Reader::new(self, l, atoms)?),
             Format::Pdb(l) => Box::new(pdb::Reader::new(self, l, atoms)?),
             Format::Bod(input) => Box::new(BodReader { input: input.clone(), info: self.frames[0].clone(), atoms }),
+            Format::Chemfiles(l) => Box::new(chemfiles::Reader::new(self, l, atoms)?),
+            Format::Chain(c) => Box::new(chain::Reader::new(self, c, atoms)),
         })
     }
 

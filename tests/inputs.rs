@@ -168,7 +168,11 @@ fn missing_truncated_and_foreign_files_are_named() {
     std::fs::write(&other, "x").unwrap();
     fails_with(
         &["run", &s(&other)],
-        &format!("{}: unsupported input format 'txt': expected .h5md/.h5 (H5MD or WepyHDF5), .pdb or .bod", s(&other)),
+        &format!(
+            "{}: unsupported input format 'txt': expected one of {} (`trajwalk formats` lists them)",
+            s(&other),
+            trajwalk::io::formats::trajectory_extensions()
+        ),
     );
 }
 

@@ -145,7 +145,13 @@ const GPU_WORTH_SECONDS: f64 = 1.0;
 impl Analysis {
     /// Opens `input` and settles the job; nothing is computed yet.
     pub fn open(input: impl AsRef<Path>, options: Options) -> Result<Analysis> {
-        let trajectory = Trajectory::open(input.as_ref(), &options.open)?;
+        Analysis::open_all(&[input.as_ref().to_path_buf()], options)
+    }
+
+    /// Opens several inputs as one trajectory, in order (`md1.xtc md2.xtc`: frames are
+    /// numbered across them, and a checkpoint belongs to all of them), and settles the job.
+    pub fn open_all(inputs: &[PathBuf], options: Options) -> Result<Analysis> {
+        let trajectory = Trajectory::open_all(inputs, &options.open)?;
         let job = Job::prepare(trajectory, &options.job)?;
         let analysis = Analysis { job, options, checkpoint: None, stop: None };
         plan::check(&analysis.constraints())?;

@@ -78,6 +78,8 @@ pub enum Command {
     /// and the reason, without running (with --measure, also run each on a sample).
     #[command(allow_negative_numbers = true)]
     Plan(PlanArgs),
+    /// List the formats read, by extension, and which give a topology.
+    Formats,
 }
 
 #[derive(Args)]
@@ -179,15 +181,17 @@ fn list(s: &str) -> Result<IndexList, String> {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Input: a trajectory (.h5md/.h5: H5MD or WepyHDF5; .pdb, one frame per MODEL) or a
-    /// ZENO .bod body.
-    #[arg(value_name = "INPUT", required_unless_present = "input_file")]
-    pub input: Option<PathBuf>,
+    /// Input: a trajectory (H5MD, WepyHDF5, PDB, XTC, TRR, DCD, NetCDF, GRO, TNG, LAMMPS,
+    /// XYZ, mmCIF, MOL2: `trajwalk formats` lists them) or a ZENO .bod body; several
+    /// trajectories are read one after the other as one.
+    #[arg(value_name = "INPUT", required_unless_present = "input_file", num_args = 1..)]
+    pub input: Vec<PathBuf>,
     /// The input, named as ZENO names it (instead of INPUT).
     #[arg(long, value_name = "FILE", conflicts_with = "input")]
     pub input_file: Option<PathBuf>,
-    /// PDB file naming the atoms of an H5MD or wepy input (elements, residues, bonds).
-    #[arg(long, value_name = "PDB")]
+    /// File naming the input's atoms (elements, residues, bonds): PDB, GRO, mmCIF, MOL2,
+    /// CHARMM/NAMD PSF or AMBER PRMTOP.
+    #[arg(long, value_name = "FILE")]
     pub topology: Option<PathBuf>,
     /// H5MD particles group (default: the only or first one).
     #[arg(long)]
@@ -439,8 +443,8 @@ impl RunArgs {
 
     /// The input opened and the job settled.
     fn analysis(&self) -> Result<Analysis> {
-        let input = self.input.as_ref().or(self.input_file.as_ref()).expect("clap requires INPUT or --input-file");
-        Ok(Analysis::open(input, self.options()?)?)
+        let inputs = if self.input.is_empty() { self.input_file.iter().cloned().collect() } else { self.input.clone() };
+        Ok(Analysis::open_all(&inputs, self.options()?)?)
     }
 }
 
@@ -546,4 +550,35 @@ fn plan_table(doc: &serde_json::Value) -> String {
         }
     }
     out
+}
+
+/// `trajwalk formats`: the catalogue as a table.
+pub fn formats_command() -> Result<()> {
+    use trajwalk::io::formats::{Backend, Carries, CATALOGUE};
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<26} {:<28} {:<10} {:<16} reader", "format", "extensions", "frames", "topology")?;
+    for f in CATALOGUE {
+        let extensions = f.extensions.iter().map(|e| format!(".{e}")).collect::<Vec<_>>().join(" ");
+        let frames = if f.backend == Backend::Refused {
+            "refused"
+        } else if f.frames {
+            "yes"
+        } else {
+            "no"
+        };
+        let topology = match (f.backend, f.carries) {
+            (Backend::Refused, _) => "refused",
+            (_, Carries::Atoms) => "yes",
+            (_, Carries::Elements) => "elements only",
+            (_, Carries::Nothing) => "no",
+        };
+        let reader = match f.backend {
+            Backend::Chemfiles(_) => "chemfiles",
+            Backend::Refused => "gmx editconf -f topol.tpr -o conf.gro",
+            _ => "trajwalk",
+        };
+        writeln!(out, "{:<26} {:<28} {:<10} {:<16} {}", f.label, extensions, frames, topology, reader)?;
+    }
+    writeln!(out, "\nA format with topology \"yes\" may be given as --topology; several trajectories are read as one, in order.")?;
+    Ok(())
 }

@@ -1,0 +1,340 @@
+//! The MD formats read through chemfiles (the field's C++ trajectory library, built from
+//! source by the `chemfiles` crate): XTC, TRR, TNG, GRO, DCD, Amber NetCDF, LAMMPS dumps,
+//! XYZ, mmCIF and MOL2, as trajectories, and GRO, mmCIF and MOL2 also as a `--topology`.
+//!
+//! chemfiles delivers Angstrom whatever the file's unit (XTC's nanometres included), the
+//! cell as a matrix, the MD step for the formats that record one and the time as a frame
+//! property. Opening reads every frame once, as the PDB reader scans its models: the frame
+//! table needs each frame's step and time before any frame is computed, and a truncated
+//! or inconsistent file (a frame with another atom count) is then refused before the first
+//! walk, naming the frame. An XTC, the commonest and largest, is opened from its frame
+//! headers alone (`xtc_headers`), without decompressing a frame. Each reader opens its own chemfiles handle and reads the frames
+//! of its chunks by seeking (chemfiles indexes frames at open), holding one frame at a time.
+
+use super::formats::{Carries, FormatInfo};
+use crate::error::{Error, Result};
+use crate::topology::{element_symbol, guess_element, Atom, Topology};
+use crate::trajectory::{Chunk, Format, Frame, FrameInfo, FrameReader, OpenOptions, Segment, Trajectory};
+use crate::units::LengthUnit;
+use crate::vec3::M3;
+use ::chemfiles as cf;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// DCD times count in AKMA time units (CHARMM's and NAMD's), 48.888 fs each; chemfiles
+/// reports them as the file has them.
+const AKMA_PS: f64 = 0.048_888_821;
+
+/// What an opened chemfiles input needs to be read again.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The format, as the catalogue has it.
+    pub info: &'static FormatInfo,
+    /// Atoms in every frame.
+    pub atoms: usize,
+    /// Leave the box out (`--no-unwrap`).
+    pub no_cell: bool,
+}
+
+/// A chemfiles trajectory with the frame it reads into.
+struct Handle {
+    trajectory: cf::Trajectory,
+    frame: cf::Frame,
+}
+
+// SAFETY: chemfiles objects hold no thread-affine state (no thread-local caches, no
+// callbacks into the thread that made them); the library only forbids using one object
+// from two threads at once, which `&mut self` on every use of a Handle rules out. A
+// Handle is created on one thread and used, then dropped, on the worker it is moved to.
+unsafe impl Send for Handle {}
+
+/// chemfiles writes its warnings to stderr unless told otherwise; the library never
+/// prints, and what chemfiles warns of (a guessed residue, a missing cell) either does
+/// not change the numbers or is checked by trajwalk itself.
+fn quiet() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| cf::set_warning_callback(|_: &str| {}));
+}
+
+impl Handle {
+    fn open(path: &Path, info: &FormatInfo) -> Result<Handle> {
+        quiet();
+        let super::formats::Backend::Chemfiles(format) = info.backend else { unreachable!("only chemfiles formats open here") };
+        let trajectory = cf::Trajectory::open_with_format(path, 'r', format)
+            .map_err(|e| Error::Input { path: path.into(), message: format!("cannot be read as {}: {}", info.label, e.message) })?;
+        Ok(Handle { trajectory, frame: cf::Frame::new() })
+    }
+
+    fn read(&mut self, index: usize, path: &Path) -> Result<()> {
+        self.trajectory
+            .read_step(index, &mut self.frame)
+            .map_err(|e| Error::Input { path: path.into(), message: format!("frame {index} cannot be read: {}", e.message) })
+    }
+}
+
+fn text(p: Option<cf::Property>) -> String {
+    match p {
+        Some(cf::Property::String(s)) => s.trim().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The atoms of the frame just read: names, types, residues (chain from mmCIF's author
+/// chain name or chemfiles' chain id, segment from PDB-style segment names), elements as
+/// the format gives them or guessed from the names, and bonds.
+fn topology_of(frame: &cf::Frame, info: &FormatInfo) -> Topology {
+    let top = frame.topology();
+    let mut atoms: Vec<Atom> = (0..top.size())
+        .map(|i| {
+            let a = top.atom(i);
+            Atom { name: a.name().trim().to_string(), atom_type: a.atomic_type().trim().to_string(), ..Default::default() }
+        })
+        .collect();
+    for r in 0..top.residues_count() as usize {
+        let Some(residue) = top.residue(r) else { continue };
+        let name = residue.name().trim().to_string();
+        let id = residue.id().unwrap_or(0);
+        let chain = match text(residue.get("chainname")) {
+            c if c.is_empty() => text(residue.get("chainid")),
+            c => c,
+        };
+        let segid = text(residue.get("segname"));
+        for i in residue.atoms() {
+            if let Some(a) = atoms.get_mut(i) {
+                a.resname.clone_from(&name);
+                a.resid = id;
+                a.chain.clone_from(&chain);
+                a.segid.clone_from(&segid);
+            }
+        }
+    }
+    for a in &mut atoms {
+        // A MOL2 type is the element with a hybridisation ("C.3", "N.am").
+        let given = || element_symbol(a.atom_type.split('.').next().unwrap_or(""));
+        a.element =
+            if info.elements_given { given().or_else(|| guess_element(&a.name, &a.resname)) } else { guess_element(&a.name, &a.resname) };
+    }
+    if info.carries == Carries::Nothing {
+        // XTC, TRR, DCD and the like name no atoms: chemfiles' placeholders would read as
+        // atoms of no element called "".
+        atoms.iter_mut().for_each(|a| *a = Atom::default());
+    }
+    let mut bonds: Vec<[usize; 2]> = top.bonds().into_iter().map(|[a, b]| [a.min(b), a.max(b)]).collect();
+    bonds.sort_unstable();
+    bonds.dedup();
+    Topology { atoms, bonds }
+}
+
+/// Refuses an mmCIF whose `_atom_site` loop has `label_seq_id` but no `label_entity_id`:
+/// chemfiles 0.10 looks the entity up for every `.` residue number without checking that the
+/// column exists, and crashes (chemfiles' own mmCIF writer makes such files).
+fn check_mmcif_columns(path: &Path) -> Result<()> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|error| Error::Io { path: path.into(), error })?;
+    let mut columns = vec![];
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(|error| Error::Io { path: path.into(), error })?;
+        match line.trim().strip_prefix("_atom_site.") {
+            Some(column) => columns.push(column.split_whitespace().next().unwrap_or("").to_string()),
+            None if !columns.is_empty() => break,
+            None => {}
+        }
+    }
+    let has = |c: &str| columns.iter().any(|k| k == c);
+    if has("label_seq_id") && !has("label_entity_id") {
+        return Err(Error::Input {
+            path: path.into(),
+            message: "has _atom_site.label_seq_id but no _atom_site.label_entity_id, which chemfiles needs for residues numbered '.' (it would crash on them); add the column, or give the structure as PDB".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The atoms of the first frame of a GRO, mmCIF or MOL2 file given as `--topology`.
+pub fn read_topology(path: &Path, info: &'static FormatInfo) -> Result<Topology> {
+    if info.name == "mmcif" {
+        check_mmcif_columns(path)?;
+    }
+    let mut h = Handle::open(path, info)?;
+    if h.trajectory.nsteps() == 0 {
+        return Err(Error::Input { path: path.into(), message: "has no frames to read atoms from".into() });
+    }
+    h.read(0, path)?;
+    Ok(topology_of(&h.frame, info))
+}
+
+/// The frame's time in the catalogue's unit, when the file records one.
+fn time_of(frame: &cf::Frame, info: &FormatInfo) -> Option<f64> {
+    let scale = if info.name == "dcd" { AKMA_PS } else { 1.0 };
+    info.time_unit?;
+    match frame.get("time") {
+        Some(cf::Property::Double(t)) => Some(t * scale),
+        _ => None,
+    }
+}
+
+/// The frame table of an XTC file from its frame headers alone, which is what makes an XTC
+/// open in milliseconds rather than a pass over every compressed frame; each header's atom
+/// count is checked against the first, and the file must end where its last frame does
+/// (chemfiles counts the uncompressed frames of nine atoms or fewer from the file size, so
+/// a file cut inside its last frame would silently lose it). XDR, big-endian: magic 1995,
+/// atoms, step, time (f32), the box, atoms again (56 bytes), then either 12 bytes per atom
+/// or 32 bytes of compression parameters and a byte count, the bytes padded to 4.
+fn xtc_headers(path: &Path) -> Result<(usize, Vec<FrameInfo>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |error| Error::Io { path: path.into(), error };
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let size = file.get_ref().metadata().map_err(io)?.len();
+    let mut word_at = |offset: u64| -> Result<Option<[u8; 4]>> {
+        let mut b = [0u8; 4];
+        if offset + 4 > size {
+            return Ok(None);
+        }
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        file.read_exact(&mut b).map_err(io)?;
+        Ok(Some(b))
+    };
+    let (mut offset, mut frames) = (0u64, Vec::new());
+    let mut first_atoms = None;
+    while offset < size {
+        let frame = frames.len();
+        let truncated = |end: u64| Error::Input {
+            path: path.into(),
+            message: format!("is truncated: its frame {frame} runs to byte {end}, but the file ends at byte {size}"),
+        };
+        let int = |w: Option<[u8; 4]>| w.map(i32::from_be_bytes);
+        if int(word_at(offset)?) != Some(1995) {
+            return Err(Error::Input {
+                path: path.into(),
+                message: format!("frame {frame} at byte {offset} does not start with the XTC magic number 1995"),
+            });
+        }
+        let (Some(atoms), Some(step), Some(time)) = (word_at(offset + 4)?, word_at(offset + 8)?, word_at(offset + 12)?) else {
+            return Err(truncated(offset + 56));
+        };
+        let (atoms, step, time) = (i32::from_be_bytes(atoms), i32::from_be_bytes(step), f32::from_be_bytes(time));
+        let atoms = usize::try_from(atoms).ok().filter(|&a| a > 0).ok_or_else(|| Error::Input {
+            path: path.into(),
+            message: format!("frame {frame} at byte {offset} has {atoms} atoms (a damaged file?)"),
+        })?;
+        match first_atoms {
+            None => first_atoms = Some(atoms),
+            Some(n) if n != atoms => {
+                return Err(Error::Input { path: path.into(), message: format!("frame {frame} has {atoms} atoms, but frame 0 has {n}") })
+            }
+            _ => {}
+        }
+        let length = if atoms <= 9 {
+            56 + 12 * atoms as u64
+        } else {
+            let Some(bytes) = int(word_at(offset + 88)?) else { return Err(truncated(offset + 92)) };
+            92 + (bytes.max(0) as u64).div_ceil(4) * 4
+        };
+        if offset + length > size {
+            return Err(truncated(offset + length));
+        }
+        frames.push(FrameInfo { index: frame, key: frame as u64, step: Some(step as i64), time: Some(time as f64), wepy: None });
+        offset += length;
+    }
+    let atoms = first_atoms.ok_or_else(|| Error::Input { path: path.into(), message: "has no frames (read as GROMACS XTC)".into() })?;
+    Ok((atoms, frames))
+}
+
+/// Opens `path` as a trajectory of `info`'s format, reading every frame once for the frame
+/// table (see the module's note) and checking that every frame has the first one's atoms.
+pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Result<Trajectory> {
+    if info.name == "xtc" {
+        let (atoms, frames) = xtc_headers(path)?;
+        return Ok(trajectory(path, info, opts, Topology::from_elements(vec![None; atoms]), frames));
+    }
+    if info.name == "mmcif" {
+        check_mmcif_columns(path)?;
+    }
+    let mut h = Handle::open(path, info)?;
+    let n = h.trajectory.nsteps();
+    if n == 0 {
+        return Err(Error::Input { path: path.into(), message: format!("has no frames (read as {})", info.label) });
+    }
+    let mut frames = Vec::with_capacity(n);
+    let mut topology = Topology::default();
+    for i in 0..n {
+        h.read(i, path)?;
+        let size = h.frame.size();
+        if i == 0 {
+            if size == 0 {
+                return Err(Error::Input { path: path.into(), message: "frame 0 has no atoms".into() });
+            }
+            topology = topology_of(&h.frame, info);
+        } else if size != topology.len() {
+            return Err(Error::Input {
+                path: path.into(),
+                message: format!("frame {i} has {size} atoms, but frame 0 has {}", topology.len()),
+            });
+        }
+        let step = info.steps.then(|| h.frame.step() as i64);
+        frames.push(FrameInfo { index: i, key: i as u64, step, time: time_of(&h.frame, info), wepy: None });
+    }
+    Ok(trajectory(path, info, opts, topology, frames))
+}
+
+fn trajectory(path: &Path, info: &'static FormatInfo, opts: &OpenOptions, topology: Topology, frames: Vec<FrameInfo>) -> Trajectory {
+    Trajectory {
+        path: path.into(),
+        format: Format::Chemfiles(Layout { info, atoms: topology.len(), no_cell: opts.no_cell }),
+        topology: Arc::new(topology),
+        segments: vec![Segment { dataset: String::new(), first: 0, frames: frames.len() }],
+        frames: Arc::new(frames),
+        length_unit: LengthUnit::angstrom(),
+        time_unit: info.time_unit.map(str::to_string),
+    }
+}
+
+/// A worker's own chemfiles handle.
+pub struct Reader {
+    path: PathBuf,
+    handle: Handle,
+    layout: Layout,
+    frames: Arc<Vec<FrameInfo>>,
+    atoms: Range<usize>,
+}
+
+impl Reader {
+    /// Opens the file again for this reader; each frame will hold only the atoms in `atoms`.
+    pub fn new(t: &Trajectory, layout: &Layout, atoms: Range<usize>) -> Result<Reader> {
+        let handle = Handle::open(&t.path, layout.info)?;
+        Ok(Reader { path: t.path.clone(), handle, layout: layout.clone(), frames: t.frames.clone(), atoms })
+    }
+
+    fn frame(&mut self, index: usize) -> Result<Frame> {
+        self.handle.read(index, &self.path)?;
+        let f = &self.handle.frame;
+        if f.size() != self.layout.atoms {
+            return Err(Error::Input {
+                path: self.path.clone(),
+                message: format!("frame {index} has {} atoms, but frame 0 has {}", f.size(), self.layout.atoms),
+            });
+        }
+        let positions = f.positions()[self.atoms.clone()].to_vec();
+        let cell = f.cell();
+        let cell = (!self.layout.no_cell && cell.shape() != cf::CellShape::Infinite).then(|| rows(cell.matrix()));
+        Ok(Frame { info: self.frames[index].clone(), positions, cell })
+    }
+}
+
+/// chemfiles' cell matrix has the cell vectors as columns; trajwalk's as rows.
+fn rows(m: [[f64; 3]; 3]) -> M3 {
+    let mut t = [[0.0; 3]; 3];
+    for i in 0..3 {
+        for j in 0..3 {
+            t[i][j] = m[j][i];
+        }
+    }
+    t
+}
+
+impl FrameReader for Reader {
+    fn read_chunk(&mut self, c: &Chunk) -> Result<Vec<Frame>> {
+        (0..c.count).map(|k| self.frame(c.start + k * c.step)).collect()
+    }
+}

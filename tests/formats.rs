@@ -1,0 +1,491 @@
+//! The MD formats read through chemfiles and trajwalk's own PSF and PRMTOP readers, on real
+//! files: MDAnalysis's cross-format test trajectory (the same 5 frames of 5 atoms as XTC,
+//! TRR, DCD, TNG and XYZ, and a GRO of the first) must give the same coordinates frame by
+//! frame to each format's precision, and the same bits of every observable where the
+//! coordinates are bit-equal; a real GROMACS run of adenylate kinase in water (triclinic,
+//! 47,681 atoms) must give a protein's Rh in every frame, and frame 5 the same bits from
+//! the XTC as from an H5MD file of the same coordinates. PSF and PRMTOP fixtures are
+//! written here; bad inputs are refused with their exact message.
+
+mod common;
+
+use common::h5::{H5md, Save};
+use common::{ok, s, scratch, shared_data, trajwalk};
+use std::path::{Path, PathBuf};
+use trajwalk::analysis::{Analysis, Execution, Options};
+use trajwalk::compute::{FrameResult, Sampling};
+use trajwalk::estimate::Quantity;
+use trajwalk::exec::Kind;
+use trajwalk::job::JobOptions;
+use trajwalk::output::FrameReport;
+use trajwalk::trajectory::{Frame, FrameSelection, OpenOptions, Trajectory};
+
+fn tmp(name: &str) -> PathBuf {
+    scratch("formats", name)
+}
+
+fn mda(name: &str) -> Option<PathBuf> {
+    shared_data(&format!("mda-coordinates/{name}"))
+}
+
+fn with_topology(topology: Option<&Path>) -> OpenOptions {
+    OpenOptions { topology: topology.map(Path::to_path_buf), ..Default::default() }
+}
+
+/// Every frame of `t`, in order.
+fn frames(t: &Trajectory) -> Vec<Frame> {
+    let all: Vec<usize> = (0..t.len()).collect();
+    let mut reader = t.reader(0..t.topology.len()).unwrap();
+    t.chunks(&all, usize::MAX).iter().flat_map(|c| reader.read_chunk(c).unwrap()).collect()
+}
+
+fn sampling(walks: u64) -> Sampling {
+    Sampling { walks, interior_samples: walks, seed: 11, ..Default::default() }
+}
+
+/// Each selected frame's (index, result) from a run of `inputs`.
+fn run(inputs: &[PathBuf], open: OpenOptions, job: JobOptions) -> Vec<(usize, FrameResult)> {
+    let mut out = vec![];
+    let mut sink = |f: &FrameReport| {
+        out.push((f.info.index, f.result.clone()));
+        Ok(())
+    };
+    // The CPU's frame-parallel strategy, so that no GPU is looked for.
+    let execution = Execution { strategy: Some(Kind::Frames), ..Default::default() };
+    Analysis::open_all(inputs, Options { open, job, execution, ..Default::default() }).unwrap().run(&mut [&mut sink]).unwrap();
+    out
+}
+
+/// What the bitwise contract covers: everything but the timing and the warnings.
+fn bits(r: &FrameResult) -> (String, u64, u64, u64, u64) {
+    (format!("{:?}", r.estimates), r.walks, r.interior_samples, r.hits, r.steps)
+}
+
+fn max_difference(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
+    a.iter().zip(b).flat_map(|(p, q)| (0..3).map(move |k| (p[k] - q[k]).abs())).fold(0.0, f64::max)
+}
+
+#[test]
+fn the_cross_format_files_give_the_same_frames_and_bit_equal_coordinates_the_same_bits() {
+    let (Some(top), Some(xyz)) = (mda("test_topology.pdb"), mda("test.xyz")) else { return };
+    let open = with_topology(Some(&top));
+    // XYZ holds the coordinates as decimals in Angstrom: the reference.
+    let reference = frames(&Trajectory::open(&xyz, &open).unwrap());
+    assert_eq!((reference.len(), reference[0].positions.len()), (5, 5));
+    // XTC keeps 1e-3 nm; TRR, DCD and TNG single precision (of values up to 25 A).
+    let mut all = vec![(xyz.clone(), reference.clone())];
+    // MDAnalysis's test.dcd holds 3 title lines (244 bytes) in a record whose markers say
+    // 164 bytes, which chemfiles refuses; with the markers mended it reads.
+    let dcd = mda("test.dcd").unwrap();
+    assert_eq!(
+        Trajectory::open(&dcd, &open).unwrap_err().to_string(),
+        format!("{}: cannot be read as CHARMM/NAMD DCD: invalid fortran record marker, expected 164 got 1077936128", dcd.display())
+    );
+    let mut bytes = std::fs::read(&dcd).unwrap();
+    assert_eq!((bytes[0x5c], bytes[0x60], bytes[0x154]), (164, 3, 164));
+    (bytes[0x5c], bytes[0x154]) = (244, 244);
+    let mended = tmp("test.dcd");
+    std::fs::write(&mended, bytes).unwrap();
+    // chemfiles' TNG reader fails on this file's second frame (its frames and MD steps, as
+    // in chemfiles issue 425): the whole file is refused at open, naming the frame, rather
+    // than read in part.
+    let tng = mda("test.tng").unwrap();
+    assert_eq!(
+        Trajectory::open(&tng, &open).unwrap_err().to_string(),
+        format!(
+            "{}: frame 1 cannot be read: error while calling tng_util_pos_read_range( tng_, tng_steps_[step_], tng_steps_[step_], buffer.ptr(), &unused ) in the TNG library",
+            tng.display()
+        )
+    );
+    for (name, tolerance, steps) in [("test.xtc", 1e-2, true), ("test.trr", 1e-4, true), ("dcd", 1e-4, false)] {
+        let path = if name == "dcd" { mended.clone() } else { mda(name).unwrap() };
+        let t = Trajectory::open(&path, &open).unwrap();
+        assert_eq!(t.len(), 5, "{name}");
+        assert_eq!(t.topology.atoms[1].resname, "ARG", "{name}: the --topology's atoms");
+        assert_eq!(t.frames.iter().all(|f| f.step.is_some()), steps, "{name}: {:?}", t.frames);
+        let got = frames(&t);
+        for (f, r) in got.iter().zip(&reference) {
+            let d = max_difference(&f.positions, &r.positions);
+            assert!(d <= tolerance, "{name} frame {}: {d} A from the XYZ", f.info.index);
+        }
+        all.push((path, got));
+    }
+    let gro = mda("test.gro").unwrap();
+    let g = frames(&Trajectory::open(&gro, &OpenOptions::default()).unwrap());
+    assert_eq!(g.len(), 1);
+    assert!(max_difference(&g[0].positions, &reference[0].positions) <= 1e-2);
+    all.push((gro, g));
+
+    // Where two formats' coordinates are bit-equal, every observable must be too (the
+    // box is left out: not every format has one).
+    let job = JobOptions { unwrap: false, frames: FrameSelection::List(vec![0]), sampling: sampling(2000), ..Default::default() };
+    let mut pairs = 0;
+    for (i, (a, fa)) in all.iter().enumerate() {
+        for (b, fb) in &all[i + 1..] {
+            if fa[0].positions != fb[0].positions {
+                continue;
+            }
+            pairs += 1;
+            let ra = run(std::slice::from_ref(a), open.clone(), job.clone());
+            let rb = run(std::slice::from_ref(b), open.clone(), job.clone());
+            assert_eq!(bits(&ra[0].1), bits(&rb[0].1), "{} and {}", a.display(), b.display());
+        }
+    }
+    assert!(pairs >= 1, "no two formats gave bit-equal coordinates");
+}
+
+#[test]
+fn an_xtc_of_a_solvated_protein_gives_its_rh_and_the_bits_of_the_same_frame_in_h5md() {
+    let (Some(gro), Some(xtc)) = (shared_data("adk_oplsaa.gro"), shared_data("adk_oplsaa.xtc")) else { return };
+    let open = with_topology(Some(&gro));
+    let t = Trajectory::open(&xtc, &open).unwrap();
+    assert_eq!((t.len(), t.topology.len()), (10, 47681));
+    assert_eq!(t.time_unit.as_deref(), Some("ps"));
+    let job = JobOptions { select: Some("protein".into()), sampling: sampling(1500), ..Default::default() };
+    let results = run(std::slice::from_ref(&xtc), open.clone(), job.clone());
+    assert_eq!(results.len(), 10);
+    for (i, r) in &results {
+        let rh = r.get(Quantity::HydrodynamicRadius).unwrap().value[0];
+        assert!((20.0..25.0).contains(&rh), "frame {i}: Rh {rh} A");
+    }
+    // Frames 0..=5 written to H5MD as the XTC gives them (Angstrom, f64, the triclinic box).
+    let read = frames(&t);
+    assert!(read[5].cell.is_some_and(|c| c[1][0] != 0.0 || c[2][0] != 0.0 || c[2][1] != 0.0), "the box is triclinic");
+    let positions = ndarray::Array3::from_shape_fn((6, t.topology.len(), 3), |(f, a, k)| read[f].positions[a][k]);
+    let h5 = tmp("adk.h5md");
+    H5md::new(positions).write(&h5);
+    {
+        let _lock = common::hdf5_fork_lock();
+        let file = hdf5::File::open_rw(&h5).unwrap();
+        let bx = file.group("particles/all").unwrap().create_group("box").unwrap();
+        bx.new_attr::<i32>().create("dimension").unwrap().write_scalar(&3).unwrap();
+        let cells = ndarray::Array3::from_shape_fn((6, 3, 3), |(f, i, j)| read[f].cell.unwrap()[i][j]);
+        bx.create_group("edges").unwrap().new_dataset_builder().with_data(&cells).create("value").unwrap();
+    }
+    let five = JobOptions { frames: FrameSelection::List(vec![5]), ..job };
+    let from_h5 = run(&[h5], open, five);
+    assert_eq!(bits(&from_h5[0].1), bits(&results[5].1));
+}
+
+#[test]
+fn several_inputs_are_one_trajectory_numbered_across_them() {
+    let (Some(top), Some(xtc), Some(trr)) = (mda("test_topology.pdb"), mda("test.xtc"), mda("test.trr")) else { return };
+    let open = with_topology(Some(&top));
+    let chain = Trajectory::open_all(&[xtc.clone(), trr.clone()], &open).unwrap();
+    assert_eq!(chain.len(), 10);
+    assert_eq!(chain.files(), vec![xtc.as_path(), trr.as_path()]);
+    let got = frames(&chain);
+    let parts: Vec<Frame> = [&xtc, &trr].iter().flat_map(|p| frames(&Trajectory::open(p, &open).unwrap())).collect();
+    for (k, (c, p)) in got.iter().zip(&parts).enumerate() {
+        assert_eq!((c.info.index, c.info.key), (k, k as u64));
+        assert_eq!((c.info.step, c.info.time), (p.info.step, p.info.time));
+        assert_eq!(c.positions, p.positions, "frame {k}");
+    }
+    // Frame 7 of the chain, computed alone (random access into the second file), is frame 7
+    // of the whole run; the checkpoint belongs to both files. (The box is left out: the
+    // test frames' atoms drift apart by more than half of it.)
+    let job = JobOptions { unwrap: false, frames: FrameSelection::List(vec![7]), sampling: sampling(1000), ..Default::default() };
+    let alone = run(&[xtc.clone(), trr.clone()], open.clone(), job.clone());
+    // Two workers, each with its own readers of both files, give the serial bits.
+    let every = JobOptions { frames: FrameSelection::default(), ..job.clone() };
+    let on = |strategy, workers| {
+        let mut out = vec![];
+        let mut sink = |f: &FrameReport| {
+            out.push(bits(f.result));
+            Ok(())
+        };
+        let execution = Execution { strategy: Some(strategy), workers: Some(workers), threads: Some(1), ..Default::default() };
+        let options = Options { open: open.clone(), job: every.clone(), execution, ..Default::default() };
+        Analysis::open_all(&[xtc.clone(), trr.clone()], options).unwrap().run(&mut [&mut sink]).unwrap();
+        out
+    };
+    assert_eq!(on(Kind::Frames, 2), on(Kind::Serial, 1));
+    let cp = tmp("chain.sqlite");
+    let mut args = vec![s(&xtc), s(&trr), "--topology".into(), s(&top), "--walks".into(), "1000".into(), "--interior".into()];
+    args.extend(["1000", "--seed", "11", "--checkpoint", &s(&cp), "--format", "json", "--no-unwrap"].map(String::from));
+    let cli: Vec<&str> = ["run"].into_iter().chain(args.iter().map(String::as_str)).collect();
+    let out = ok(&cli);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["frames"].as_array().unwrap().len(), 10);
+    let rh = alone[0].1.get(Quantity::HydrodynamicRadius).unwrap().value[0];
+    assert_eq!(doc["frames"][7]["hydrodynamic_radius"]["value"].as_f64(), Some(rh), "{}", doc["frames"][7]);
+    // The same checkpoint with only the first file is another input.
+    let mut single: Vec<&str> = cli.clone();
+    single.remove(2);
+    let refused = trajwalk(&single);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("input.path") && stderr.contains("was made for another input"), "{stderr}");
+}
+
+const PSF: &str = "PSF EXT
+
+         2 !NTITLE
+* a peptide end and an ion
+* written by hand
+
+         5 !NATOM
+         1 PROA     1        ALA       N        NH3     -0.300000       14.0070           0
+         2 PROA     1        ALA       CA       CT1      0.210000       12.0110           0
+         3 PROA     1        ALA       HA       HB1      0.100000        1.0080           0
+         4 PROA     2        GLY       C        C        0.510000       12.0110           0
+         5 IONS     3        SOD       SOD      SOD      1.000000       22.9898           0
+
+         3 !NBOND: bonds
+         1         2         2         3         4         2
+
+         0 !NTHETA: angles
+";
+
+#[test]
+fn a_psf_gives_names_residues_segments_types_masses_elements_and_bonds() {
+    let psf = tmp("pep.psf");
+    std::fs::write(&psf, PSF).unwrap();
+    let t = trajwalk::io::formats::read_topology(&psf).unwrap();
+    let atoms: Vec<_> =
+        t.atoms.iter().map(|a| (a.name.as_str(), a.resname.as_str(), a.resid, a.segid.as_str(), a.atom_type.as_str(), a.element)).collect();
+    assert_eq!(
+        atoms,
+        [
+            ("N", "ALA", 1, "PROA", "NH3", Some("N")),
+            ("CA", "ALA", 1, "PROA", "CT1", Some("C")),
+            ("HA", "ALA", 1, "PROA", "HB1", Some("H")),
+            ("C", "GLY", 2, "PROA", "C", Some("C")),
+            // The name alone would say sulphur; the mass says sodium.
+            ("SOD", "SOD", 3, "IONS", "SOD", Some("Na")),
+        ]
+    );
+    assert_eq!(t.bonds, vec![[0, 1], [1, 2], [1, 3]]);
+    // As the topology of an XYZ trajectory of the same atoms: Bondi radii by element.
+    let xyz = tmp("pep.xyz");
+    let frame = "5\n\nX 0 0 0\nX 1.4 0 0\nX 1.8 1 0\nX 2.5 -1 0\nX 9 9 9\n";
+    std::fs::write(&xyz, frame.repeat(2)).unwrap();
+    let job = trajwalk::job::Job::prepare(Trajectory::open(&xyz, &with_topology(Some(&psf))).unwrap(), &JobOptions::default()).unwrap();
+    assert_eq!(job.radii, vec![1.55, 1.70, 1.20, 1.70, 2.27]);
+}
+
+#[test]
+fn a_malformed_psf_is_refused_with_its_line() {
+    let psf = tmp("bad.psf");
+    std::fs::write(&psf, PSF.replace("12.0110           0\n         3", "twelve           0\n         3")).unwrap();
+    let e = trajwalk::io::formats::read_topology(&psf).unwrap_err();
+    assert_eq!(e.to_string(), format!("{}, line 9: mass 'twelve' is not a number", psf.display()));
+    std::fs::write(&psf, PSF.replace("4         2", "4         9")).unwrap();
+    let e = trajwalk::io::formats::read_topology(&psf).unwrap_err();
+    assert_eq!(e.to_string(), format!("{}, line 15: a bond names atom 9, but the file has 5 atoms", psf.display()));
+}
+
+/// A PRMTOP of the same five atoms; the ion has no atomic number (-1), so its element
+/// comes from its mass.
+const PRMTOP: &str = "%VERSION  VERSION_STAMP = V0001.000  DATE = 01/01/26  00:00:00
+%FLAG TITLE
+%FORMAT(20a4)
+peptide
+%FLAG POINTERS
+%FORMAT(10I8)
+       5       4       1       2       0       0       0       0       0       0
+%FLAG ATOM_NAME
+%FORMAT(20a4)
+N   CA  HA  C   Na+
+%FLAG MASS
+%FORMAT(5E16.8)
+  1.40100000E+01  1.20100000E+01  1.00800000E+00  1.20100000E+01  2.29900000E+01
+%FLAG ATOMIC_NUMBER
+%FORMAT(10I8)
+       7       6       1       6      -1
+%FLAG RESIDUE_LABEL
+%FORMAT(20a4)
+ALA GLY Na+
+%FLAG RESIDUE_POINTER
+%FORMAT(10I8)
+       1       4       5
+%FLAG AMBER_ATOM_TYPE
+%FORMAT(20a4)
+N3  CT  HP  C   Na+
+%FLAG BONDS_INC_HYDROGEN
+%FORMAT(10I8)
+       3       6       1
+%FLAG BONDS_WITHOUT_HYDROGEN
+%FORMAT(10I8)
+       0       3       2       3       9       3
+";
+
+#[test]
+fn a_prmtop_gives_names_residues_types_elements_and_bonds() {
+    let top = tmp("pep.prmtop");
+    std::fs::write(&top, PRMTOP).unwrap();
+    let t = trajwalk::io::formats::read_topology(&top).unwrap();
+    let atoms: Vec<_> = t.atoms.iter().map(|a| (a.name.as_str(), a.resname.as_str(), a.resid, a.atom_type.as_str(), a.element)).collect();
+    assert_eq!(
+        atoms,
+        [
+            ("N", "ALA", 1, "N3", Some("N")),
+            ("CA", "ALA", 1, "CT", Some("C")),
+            ("HA", "ALA", 1, "HP", Some("H")),
+            ("C", "GLY", 2, "C", Some("C")),
+            ("Na+", "Na+", 3, "Na+", Some("Na")),
+        ]
+    );
+    assert_eq!(t.bonds, vec![[0, 1], [1, 2], [1, 3]]);
+    std::fs::write(&top, PRMTOP.replace("       1       4       5\n", "       1       4       x\n")).unwrap();
+    let e = trajwalk::io::formats::read_topology(&top).unwrap_err();
+    assert_eq!(e.to_string(), format!("{}, line 22: %FLAG RESIDUE_POINTER: 'x' is not an integer", top.display()));
+}
+
+#[test]
+fn tpr_unknown_truncated_and_mismatched_inputs_are_refused_with_what_to_do() {
+    let tpr = tmp("topol.tpr");
+    std::fs::write(&tpr, b"\0\0\0\x01VERSION 2023").unwrap();
+    let xyz = tmp("three.xyz");
+    std::fs::write(&xyz, "3\n\nC 0 0 0\nC 1.5 0 0\nC 3 0 0\n".repeat(3)).unwrap();
+    let says = |inputs: &[&Path], topology: Option<&Path>| {
+        Trajectory::open_all(&inputs.iter().map(|p| p.to_path_buf()).collect::<Vec<_>>(), &with_topology(topology)).unwrap_err().to_string()
+    };
+    let tpr_message = format!(
+        "{}: is a GROMACS run input (.tpr), which trajwalk does not read; write its atoms as a GRO with `gmx editconf -f {} -o conf.gro` and give --topology conf.gro",
+        tpr.display(),
+        tpr.display()
+    );
+    assert_eq!(says(&[&tpr], None), tpr_message);
+    assert_eq!(says(&[&xyz], Some(&tpr)), tpr_message);
+    let unknown = tmp("md.foo");
+    std::fs::write(&unknown, "x").unwrap();
+    assert_eq!(
+        says(&[&unknown], None),
+        format!(
+            "{}: unsupported input format 'foo': expected one of .h5md .h5 .hdf5 .he5 .pdb .ent .bod .xtc .trr .gro .tng .dcd .nc .ncdf .netcdf .lammpstrj .lammpsdump .xyz .extxyz .cif .mmcif .mol2 (`trajwalk formats` lists them)",
+            unknown.display()
+        )
+    );
+    let psf = tmp("five.psf");
+    std::fs::write(&psf, PSF).unwrap();
+    assert_eq!(says(&[&xyz], Some(&psf)), format!("{}: has 3 atoms per frame but the topology {} has 5", xyz.display(), psf.display()));
+    let four = tmp("four.xyz");
+    std::fs::write(&four, "4\n\nC 0 0 0\nC 1.5 0 0\nC 3 0 0\nC 4.5 0 0\n").unwrap();
+    assert_eq!(
+        says(&[&xyz, &four], None),
+        format!("{}: has 4 atoms per frame, but {} (the first input) has 3", four.display(), xyz.display())
+    );
+    let truncated = tmp("truncated.xyz");
+    std::fs::write(&truncated, "3\n\nC 0 0 0\nC 1.5 0 0\nC 3 0 0\n3\n\nC 0 0 0\nC 1.5").unwrap();
+    assert_eq!(
+        says(&[&truncated], None),
+        format!(
+            "{}: cannot be read as XYZ / extended XYZ: XYZ format: not enough lines at step 1 (expected 5, got 4)",
+            truncated.display()
+        )
+    );
+    if let Some(xtc) = mda("test.xtc") {
+        let bytes = std::fs::read(&xtc).unwrap();
+        let cut = tmp("truncated.xtc");
+        std::fs::write(&cut, &bytes[..bytes.len() - 40]).unwrap();
+        assert_eq!(
+            says(&[&cut], None),
+            format!("{}: is truncated: its frame 4 runs to byte 580, but the file ends at byte 540", cut.display())
+        );
+    }
+}
+
+#[test]
+fn the_formats_command_lists_what_is_read_and_what_gives_a_topology() {
+    let out = String::from_utf8(ok(&["formats"]).stdout).unwrap();
+    let line = |label: &str| {
+        out.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} in\n{out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("GROMACS XTC"), "GROMACS XTC .xtc yes no chemfiles");
+    assert_eq!(line("GROMACS GRO"), "GROMACS GRO .gro yes yes chemfiles");
+    assert_eq!(line("CHARMM/NAMD PSF"), "CHARMM/NAMD PSF .psf no yes trajwalk");
+}
+
+#[test]
+fn a_lammps_dump_and_a_mol2_give_steps_boxes_elements_and_bonds() {
+    let dump = tmp("two.lammpstrj");
+    let frame = |step: i64, x: f64| {
+        format!("ITEM: TIMESTEP\n{step}\nITEM: NUMBER OF ATOMS\n2\nITEM: BOX BOUNDS pp pp pp\n0 30\n0 30\n0 30\nITEM: ATOMS id type x y z\n1 1 {x} 1 1\n2 1 2 2 2\n")
+    };
+    std::fs::write(&dump, frame(100, 1.0) + &frame(200, 1.5)).unwrap();
+    let t = Trajectory::open(&dump, &OpenOptions::default()).unwrap();
+    assert_eq!(t.frames.iter().map(|f| f.step).collect::<Vec<_>>(), [Some(100), Some(200)]);
+    let f = frames(&t);
+    assert_eq!(f[1].positions, vec![[1.5, 1.0, 1.0], [2.0, 2.0, 2.0]]);
+    assert_eq!(f[1].cell, Some([[30.0, 0.0, 0.0], [0.0, 30.0, 0.0], [0.0, 0.0, 30.0]]));
+
+    let mol2 = tmp("water.mol2");
+    std::fs::write(
+        &mol2,
+        "@<TRIPOS>MOLECULE\nwater\n 3 2 1 0 0\nSMALL\nNO_CHARGES\n\n@<TRIPOS>ATOM\n      1 OW          0.0000    0.0000    0.0000 O.3     1  HOH        0.0000\n      2 HW1         0.9572    0.0000    0.0000 H       1  HOH        0.0000\n      3 HW2        -0.2400    0.9266    0.0000 H       1  HOH        0.0000\n@<TRIPOS>BOND\n     1     1     2    1\n     2     1     3    1\n",
+    )
+    .unwrap();
+    let t = trajwalk::io::formats::read_topology(&mol2).unwrap();
+    let atoms: Vec<_> = t.atoms.iter().map(|a| (a.name.as_str(), a.element)).collect();
+    assert_eq!(atoms, [("OW", Some("O")), ("HW1", Some("H")), ("HW2", Some("H"))]);
+    assert_eq!(t.bonds, vec![[0, 1], [0, 2]]);
+}
+
+#[test]
+fn an_amber_netcdf_written_by_chemfiles_reads_back() {
+    let positions = |k: usize| vec![[0.5 + k as f64, 1.0, 2.0], [2.0, 1.25, 2.0], [3.5, 1.0, 2.5 - k as f64]];
+    for name in ["three.nc"] {
+        let path = tmp(name);
+        let mut out = chemfiles::Trajectory::open(&path, 'w').unwrap();
+        for k in 0..2 {
+            let mut frame = chemfiles::Frame::new();
+            for (i, p) in positions(k).into_iter().enumerate() {
+                let mut atom = chemfiles::Atom::new(["N", "C", "O"][i]);
+                atom.set_atomic_type(["N", "C", "O"][i]);
+                frame.add_atom(&atom, p, None);
+            }
+            frame.set_cell(&chemfiles::UnitCell::new([20.0, 21.0, 22.0]));
+            frame.set("time", 2.5 * k as f64);
+            out.write(&frame).unwrap();
+        }
+        drop(out);
+        let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
+        assert_eq!(t.len(), 2, "{name}");
+        let f = frames(&t);
+        for (k, frame) in f.iter().enumerate() {
+            assert!(max_difference(&frame.positions, &positions(k)) < 1e-5, "{name} frame {k}: {:?}", frame.positions);
+            assert_eq!(frame.cell.map(|c| [c[0][0], c[1][1], c[2][2]]), Some([20.0, 21.0, 22.0]), "{name}");
+        }
+        // chemfiles writes the time but does not read it back.
+        assert_eq!(t.frames.iter().map(|f| f.time).collect::<Vec<_>>(), [None, None]);
+    }
+}
+
+#[test]
+fn an_mmcif_that_would_crash_chemfiles_is_refused() {
+    // As chemfiles' own writer writes it: residue numbers '.', and no entity column.
+    let cif = tmp("no_entity.mmcif");
+    let columns = [
+        "group_PDB",
+        "id",
+        "type_symbol",
+        "label_atom_id",
+        "label_alt_id",
+        "label_comp_id",
+        "label_asym_id",
+        "label_seq_id",
+        "Cartn_x",
+        "Cartn_y",
+        "Cartn_z",
+    ];
+    let header: String = columns.iter().map(|c| format!("_atom_site.{c}\n")).collect();
+    std::fs::write(&cif, format!("data_x\nloop_\n{header}HETATM 1 N N . . . . 0.5 1.0 2.0\nHETATM 2 C C . . . . 2.0 1.25 2.0\n")).unwrap();
+    let message = format!(
+        "{}: has _atom_site.label_seq_id but no _atom_site.label_entity_id, which chemfiles needs for residues numbered '.' (it would crash on them); add the column, or give the structure as PDB",
+        cif.display()
+    );
+    assert_eq!(Trajectory::open(&cif, &OpenOptions::default()).unwrap_err().to_string(), message);
+    assert_eq!(trajwalk::io::formats::read_topology(&cif).unwrap_err().to_string(), message);
+    // With the column, it reads.
+    let header = header + "_atom_site.label_entity_id\n";
+    std::fs::write(&cif, format!("data_x\nloop_\n{header}HETATM 1 N N . LIG A . 0.5 1.0 2.0 1\nHETATM 2 C C . LIG A . 2.0 1.25 2.0 1\n"))
+        .unwrap();
+    let t = Trajectory::open(&cif, &OpenOptions::default()).unwrap();
+    let atoms: Vec<_> = t.topology.atoms.iter().map(|a| (a.name.as_str(), a.element, a.resname.as_str(), a.chain.as_str())).collect();
+    assert_eq!(atoms, [("N", Some("N"), "LIG", "A"), ("C", Some("C"), "LIG", "A")]);
+}
