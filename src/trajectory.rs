@@ -6,8 +6,8 @@
 //! open handle: a worker calls [`Trajectory::reader`] to get its own handle, and work moves
 //! between threads (or, later, machines) as [`Chunk`]s, so nothing holds a whole trajectory.
 
-use crate::error::{Error, Result};
-use crate::io::{bod::BodInput, h5md, pdb, wepy};
+use crate::error::{Error, Result, Setting};
+use crate::io::{bod::BodInput, h5md, memory, pdb, wepy};
 use crate::topology::Topology;
 use crate::units::LengthUnit;
 use serde::Serialize;
@@ -99,6 +99,8 @@ pub enum Format {
     /// A ZENO .bod body: one frame, parsed at open and kept in memory (bodies are small),
     /// shared by every reader.
     Bod(Arc<BodInput>),
+    /// Frames a program holds in memory ([`Trajectory::from_memory`]).
+    Memory(Arc<memory::Frames>),
 }
 
 impl Format {
@@ -109,6 +111,7 @@ impl Format {
             Format::Wepy(_) => "wepy",
             Format::Pdb(_) => "pdb",
             Format::Bod(_) => "bod",
+            Format::Memory(_) => "memory",
         }
     }
 }
@@ -252,6 +255,7 @@ impl Trajectory {
             Format::Wepy(l) => Box::new(wepy::Reader::new(self, l, atoms)?),
             Format::Pdb(l) => Box::new(pdb::Reader::new(self, l, atoms)?),
             Format::Bod(input) => Box::new(BodReader { input: input.clone(), info: self.frames[0].clone(), atoms }),
+            Format::Memory(frames) => Box::new(memory::Reader::new(self, frames, atoms)),
         })
     }
 
@@ -335,7 +339,7 @@ impl FrameSelection {
         let out: Vec<usize> = match self {
             FrameSelection::Slice { start, stop, step } => {
                 if *step == 0 {
-                    return Err(Error::Option("--step must be at least 1".into()));
+                    return Err(Setting::Step.invalid("must be at least 1"));
                 }
                 // Negative positions count from the end, as Python's slices do.
                 let from_end = |name: &str, v: i64| -> Result<usize> {
@@ -348,7 +352,7 @@ impl FrameSelection {
                 let start = start.map_or(Ok(0), |v| from_end("--start", v))?;
                 let stop = stop.map_or(Ok(n), |v| from_end("--stop", v))?;
                 if stop > n {
-                    return Err(Error::Option(format!("--stop {stop} is beyond the input's {n} frames")));
+                    return Err(Setting::Stop.invalid(format!("{stop} is beyond the input's {n} frames")));
                 }
                 if start >= stop {
                     return Err(Error::Option(format!("--start {start} selects no frames (the input has {n}, --stop is {stop})")));
@@ -357,7 +361,7 @@ impl FrameSelection {
             }
             FrameSelection::List(list) => {
                 if list.is_empty() {
-                    return Err(Error::Option("--frames is empty".into()));
+                    return Err(Setting::Frames.invalid("is empty"));
                 }
                 if let Some(f) = list.iter().find(|&&f| f >= n) {
                     return Err(Error::Option(format!(

@@ -4,5 +4,6 @@ pub mod bod;
 pub mod h5md;
 pub mod h5md_write;
 pub mod hdf5;
+pub mod memory;
 pub mod pdb;
 pub mod wepy;
