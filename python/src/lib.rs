@@ -369,7 +369,7 @@ fn results<'py>(
 /// Every observable of every frame of `positions` (frames x atoms x 3, float32 or float64),
 /// each frame's random streams keyed by its entry of `keys`.
 #[pyfunction]
-#[pyo3(signature = (positions, keys, radii=None, elements=None, times=None, length_unit="A", time_unit=None, plan=None, options=None))]
+#[pyo3(signature = (positions, keys, radii=None, elements=None, times=None, length_unit="A", time_unit=None, plan=None, options=None, cells=None, residues=None))]
 #[allow(clippy::too_many_arguments)]
 fn compute<'py>(
     py: Python<'py>,
@@ -382,6 +382,8 @@ fn compute<'py>(
     time_unit: Option<String>,
     plan: Option<PyRef<'py, Plan>>,
     options: Option<&Bound<'py, PyDict>>,
+    cells: Option<PyReadonlyArray3<'py, f64>>,
+    residues: Option<(Vec<String>, Vec<String>, Vec<i64>, Vec<String>)>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (mut opts, outputs) = crate::options(options, false)?;
     let (coordinates, atoms) = if let Ok(a) = positions.extract::<PyReadonlyArray3<f32>>() {
@@ -391,9 +393,37 @@ fn compute<'py>(
     } else {
         return Err(PyTypeError::new_err("positions must be a float32 or float64 array of frames x atoms x 3"));
     };
-    let topology = match elements {
+    let mut topology = match elements {
         Some(e) => Topology::from_elements(e.iter().map(|s| s.as_deref().and_then(topology::element_symbol)).collect()),
         None => Topology::default(),
+    };
+    // Names and residues (atom names, residue names and numbers, segments), so that the
+    // library's unwrap keeps a polymer's consecutive residues together.
+    if let Some((names, resnames, resids, segids)) = residues {
+        if topology.is_empty() {
+            topology = Topology::from_elements(vec![None; names.len()]);
+        }
+        let n = topology.len();
+        if [names.len(), resnames.len(), resids.len(), segids.len()].iter().any(|&k| k != n) {
+            return Err(PyValueError::new_err(format!("the residue lists must have one entry for each of the {n} atoms")));
+        }
+        for (i, atom) in topology.atoms.iter_mut().enumerate() {
+            atom.name = names[i].clone();
+            atom.resname = resnames[i].clone();
+            atom.resid = resids[i];
+            atom.chain = segids[i].clone();
+            atom.segid = segids[i].clone();
+        }
+    }
+    let cells = match cells {
+        None => None,
+        Some(c) => {
+            let c = c.as_array();
+            if c.shape()[1..] != [3, 3] {
+                return Err(PyValueError::new_err("cells must be frames x 3 x 3 (rows are the cell vectors)"));
+            }
+            Some((0..c.shape()[0]).map(|f| std::array::from_fn(|i| std::array::from_fn(|j| c[[f, i, j]]))).collect())
+        }
     };
     opts.job.radii = match radii {
         None => None,
@@ -405,7 +435,7 @@ fn compute<'py>(
     if opts.job.radii.is_none() && topology.is_empty() {
         return Err(PyValueError::new_err("invalid option: give radii (one per atom, or one for all) or the atoms' elements"));
     }
-    let frames = Frames { name: "positions".into(), coordinates, atoms, keys, times, cells: None };
+    let frames = Frames { name: "positions".into(), coordinates, atoms, keys, times, cells };
     let unit = LengthUnit::parse(length_unit).map_err(error)?;
     let trajectory = Trajectory::from_memory(frames, topology, unit, time_unit).map_err(error)?;
     let mut analysis = Analysis::from_trajectory(trajectory, opts).map_err(error)?;

@@ -182,10 +182,10 @@ def _frames_array(positions) -> np.ndarray:
         if not np.issubdtype(a.dtype, np.number):
             raise TypeError(f"positions must be numbers, not {a.dtype}")
         a = a.astype(np.float64)
+    if a.ndim not in (2, 3) or a.shape[-1] != 3:
+        raise ValueError(f"positions must be atoms x 3 or frames x atoms x 3, got shape {a.shape}")
     if a.ndim == 2:
         a = a[np.newaxis]
-    if a.ndim != 3 or a.shape[2] != 3:
-        raise ValueError(f"positions must be atoms x 3 or frames x atoms x 3, got shape {a.shape}")
     return np.ascontiguousarray(a)
 
 
@@ -199,6 +199,8 @@ def compute(
     length_unit: str = "A",
     time_unit: str | None = None,
     plan=None,
+    cells=None,
+    residues=None,
     **options,
 ) -> Results:
     """Every observable of one body (``positions`` N x 3) or of a stack of frames
@@ -216,7 +218,10 @@ def compute(
     ``radius_add``, ``strategy`` (auto, serial, frames, threads, hybrid, gpu), ``workers``,
     ``threads``, ``cores``, ``gpu_adapter``, ``gpu_batch``, ``max_memory`` (bytes),
     ``verify``, ``progress``. ``plan``: ``results._plan`` of an earlier call on frames like
-    these, to skip profiling.
+    these, to skip profiling. ``cells``: each frame's periodic cell (F x 3 x 3, rows are the
+    vectors, all zero for none), so that molecules split across it are made whole (unless
+    ``unwrap=False``), following ``residues``: (atom names, residue names, residue numbers,
+    segment ids), whose consecutive residues of one segment are one polymer.
     """
     a = _frames_array(positions)
     n = a.shape[0]
@@ -231,7 +236,12 @@ def compute(
         radii = float(radii)
     elements = None if elements is None else [None if e is None or e == "" else str(e) for e in elements]
     times_list = None if times is None else [float(t) for t in np.asarray(times, dtype=float).ravel()]
-    raw = _trajwalk.compute(a, keys, radii, elements, times_list, length_unit, time_unit, plan, options)
+    if cells is not None:
+        cells = np.ascontiguousarray(np.asarray(cells, dtype=np.float64).reshape(n, 3, 3))
+    if residues is not None:
+        names, resnames, resids, segids = residues
+        residues = ([str(x) for x in names], [str(x) for x in resnames], [int(x) for x in resids], [str(x) for x in segids])
+    raw = _trajwalk.compute(a, keys, radii, elements, times_list, length_unit, time_unit, plan, options, cells, residues)
     return Results(raw)
 
 

@@ -81,7 +81,7 @@ class TrajWalk(AnalysisBase):
     def get_supported_backends(cls):
         return ("serial", "multiprocessing", "dask")
 
-    def __init__(self, atomgroup, radii=None, *, length_unit="A", chunk_frames=CHUNK_FRAMES, verbose=False, **options):
+    def __init__(self, atomgroup, radii=None, *, unwrap=True, length_unit="A", chunk_frames=CHUNK_FRAMES, verbose=False, **options):
         super().__init__(atomgroup.universe.trajectory, verbose=verbose)
         self.atomgroup = atomgroup
         self._radii = per_atom_radii(atomgroup, radii)
@@ -90,6 +90,17 @@ class TrajWalk(AnalysisBase):
         self._chunk_frames = max(1, int(chunk_frames))
         self._options = dict(options)
         self._one_thread_per_worker = False
+        # Frames with a periodic box are made whole by the library (unwrap=False: used as
+        # they are), following the residues: consecutive residues of a segment are one chain.
+        self._unwrap = unwrap
+        self._residues = None
+        if unwrap:
+            try:
+                self._residues = (atomgroup.names, atomgroup.resnames, atomgroup.resids, atomgroup.segids)
+            except Exception:  # a topology without residues: bonds only, none here
+                self._residues = None
+        if not unwrap:
+            self._options["unwrap"] = False
 
     def run(
         self,
@@ -125,7 +136,12 @@ class TrajWalk(AnalysisBase):
             progressbar_kwargs=progressbar_kwargs,
         )
 
-    def _compute_frames(self, positions, keys, times):
+    def _cell(self, ts):
+        if not self._unwrap or ts.dimensions is None:
+            return np.zeros((3, 3))
+        return np.asarray(ts.triclinic_dimensions, dtype=np.float64)
+
+    def _compute_frames(self, positions, keys, times, cells):
         options = dict(self._options)
         if self._one_thread_per_worker and "threads" not in options and "strategy" not in options:
             # A worker of a parallel backend is one of several processes on the cores:
@@ -140,6 +156,8 @@ class TrajWalk(AnalysisBase):
             length_unit=self._length_unit,
             time_unit="ps",
             plan=self._plan,
+            cells=cells if self._unwrap else None,
+            residues=self._residues,
             **options,
         )
         self._plan = results._plan
@@ -151,7 +169,7 @@ class TrajWalk(AnalysisBase):
 
     def _single_frame(self):
         positions = self.atomgroup.positions
-        self.results._parts.append(self._compute_frames(positions, [self._ts.frame], [self._ts.time]))
+        self.results._parts.append(self._compute_frames(positions, [self._ts.frame], [self._ts.time], [self._cell(self._ts)]))
 
     def _get_aggregator(self):
         return ResultsGroup(lookup={"_parts": ResultsGroup.flatten_sequence})
@@ -163,13 +181,14 @@ class TrajWalk(AnalysisBase):
         n_atoms = len(self.atomgroup)
         size = min(self._chunk_frames, max(self.n_frames, 1))
         buffer = np.empty((size, n_atoms, 3), dtype=np.float32)
+        cells = np.zeros((size, 3, 3))
         keys, times = [], []
         bar = ProgressBar(total=self.n_frames, verbose=verbose, **progressbar_kwargs)
 
         def flush():
             k = len(keys)
             if k:
-                self.results._parts.append(self._compute_frames(buffer[:k], keys, times))
+                self.results._parts.append(self._compute_frames(buffer[:k], keys, times, cells[:k]))
                 bar.update(k)
                 keys.clear()
                 times.clear()
@@ -179,6 +198,7 @@ class TrajWalk(AnalysisBase):
                 self.frames[i] = ts.frame
                 self.times[i] = ts.time
                 buffer[len(keys)] = self.atomgroup.positions
+                cells[len(keys)] = self._cell(ts)
                 keys.append(ts.frame)
                 times.append(ts.time)
                 if len(keys) == size:
