@@ -55,7 +55,7 @@ def coordinates(frames=6, seed=1):
     return (np.round(out * 64) / 64).astype(np.float32)
 
 
-def universe(positions):
+def universe(positions, elements=ELEMENTS):
     """An MDAnalysis Universe of `positions` (frames x atoms x 3) in memory, with names,
     types, elements and residues."""
     import MDAnalysis as mda
@@ -63,28 +63,31 @@ def universe(positions):
 
     n = positions.shape[1]
     u = mda.Universe.empty(n, n_residues=2, atom_resindex=[0] * (n // 2) + [1] * (n - n // 2), trajectory=True)
-    u.add_TopologyAttr("names", ELEMENTS[:n])
-    u.add_TopologyAttr("types", ELEMENTS[:n])
-    u.add_TopologyAttr("elements", ELEMENTS[:n])
+    u.add_TopologyAttr("names", elements[:n])
+    u.add_TopologyAttr("types", elements[:n])
+    u.add_TopologyAttr("elements", elements[:n])
     u.add_TopologyAttr("resnames", ["ALA", "GLY"])
     u.add_TopologyAttr("resids", [1, 2])
     u.load_new(positions, format=MemoryReader)
     return u
 
 
-@pytest.fixture(scope="session")
-def written(tmp_path_factory):
-    """The test frames written by MDAnalysis's writers: a PDB topology, an XTC and a DCD."""
+def write(d, u):
+    """`u` written by MDAnalysis's writers into `d`: topology.pdb, trajectory.xtc and .dcd."""
     import MDAnalysis as mda
 
-    d = tmp_path_factory.mktemp("frames")
-    u = universe(coordinates())
     u.atoms.write(d / "topology.pdb")
     for ext in ("xtc", "dcd"):
         with mda.Writer(str(d / f"trajectory.{ext}"), n_atoms=len(u.atoms)) as w:
             for _ in u.trajectory:
                 w.write(u.atoms)
     return d
+
+
+@pytest.fixture(scope="session")
+def written(tmp_path_factory):
+    """The test frames written by MDAnalysis's writers: a PDB topology, an XTC and a DCD."""
+    return write(tmp_path_factory.mktemp("frames"), universe(coordinates()))
 
 
 def write_h5md(path, positions, times=None):

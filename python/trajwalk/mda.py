@@ -163,6 +163,13 @@ class TrajWalk(AnalysisBase):
         self._plan = results._plan
         return results
 
+    def __getstate__(self):
+        # A worker of a parallel backend is pickled back to the parent; the plan is only
+        # an accelerator of the worker's own frames.
+        state = dict(self.__dict__)
+        state["_plan"] = None
+        return state
+
     def _prepare(self):
         self._plan = None
         self.results._parts = []
