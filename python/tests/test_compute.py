@@ -181,3 +181,13 @@ def test_no_thread_outlives_a_computation_so_a_fork_is_safe():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True).stdout.split()
     assert out == ["True", "0"], out
+
+
+def test_the_readmes_python_example_runs(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    import trajwalk
+    r = trajwalk.run("examples/peptide.h5md", radii="examples/united-atom.radii", n_walks=2e4, n_interior_samples=2e4)
+    assert r.hydrodynamic_radius.value.shape == (48,)
+    assert r.summary["hydrodynamic_radius"]["frames"] == 48
+    df = r.to_dataframe()
+    assert len(df) == 48 and "hydrodynamic_radius_std" in df.columns
