@@ -366,6 +366,9 @@ fn results<'py>(
     Ok(d)
 }
 
+/// Atom names, residue names, residue numbers and segment ids, one of each per atom.
+type Residues = (Vec<String>, Vec<String>, Vec<i64>, Vec<String>);
+
 /// Every observable of every frame of `positions` (frames x atoms x 3, float32 or float64),
 /// each frame's random streams keyed by its entry of `keys`.
 #[pyfunction]
@@ -383,7 +386,7 @@ fn compute<'py>(
     plan: Option<PyRef<'py, Plan>>,
     options: Option<&Bound<'py, PyDict>>,
     cells: Option<PyReadonlyArray3<'py, f64>>,
-    residues: Option<(Vec<String>, Vec<String>, Vec<i64>, Vec<String>)>,
+    residues: Option<Residues>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let (mut opts, outputs) = crate::options(options, false)?;
     let (coordinates, atoms) = if let Ok(a) = positions.extract::<PyReadonlyArray3<f32>>() {
