@@ -6,7 +6,7 @@
 //! function of (seed, frame key), so a target-driven run is as reproducible as a fixed one.
 
 use crate::body::Body;
-use crate::error::{Error, Result};
+use crate::error::{Result, Setting};
 use crate::estimate::{self, Bins, Context, Estimate, Quantity};
 use crate::pool::Pool;
 use crate::walk::{self, ExteriorTally, InteriorTally, Seeds, Tally, BLOCK};
@@ -53,22 +53,22 @@ impl Sampling {
     /// Refuses zero counts, counts above `u32::MAX` (walk indices are u32 in the random
     /// streams) and targets that are not positive.
     pub fn validate(&self) -> Result<()> {
-        for (name, n) in [("--walks", self.walks), ("--interior", self.interior_samples)] {
+        for (setting, n) in [(Setting::Walks, self.walks), (Setting::InteriorSamples, self.interior_samples)] {
             if n == 0 {
-                return Err(Error::Option(format!("{name} must be at least 1")));
+                return Err(setting.invalid("must be at least 1"));
             }
             if n > u32::MAX as u64 {
-                return Err(Error::Option(format!("{name} {n} exceeds the limit of {} per frame", u32::MAX)));
+                return Err(setting.invalid(format!("{n} exceeds the limit of {} per frame", u32::MAX)));
             }
         }
-        for (name, t) in [
-            ("--max-rsd-capacitance", self.max_rsd_capacitance),
-            ("--max-rsd-polarizability", self.max_rsd_polarizability),
-            ("--max-rsd-volume", self.max_rsd_volume),
+        for (setting, t) in [
+            (Setting::MaxRsdCapacitance, self.max_rsd_capacitance),
+            (Setting::MaxRsdPolarizability, self.max_rsd_polarizability),
+            (Setting::MaxRsdVolume, self.max_rsd_volume),
         ] {
             if let Some(p) = t {
                 if !(p.is_finite() && p > 0.0) {
-                    return Err(Error::Option(format!("{name} must be a positive percentage, got {p}")));
+                    return Err(setting.invalid(format!("must be a positive percentage, got {p}")));
                 }
             }
         }

@@ -74,6 +74,17 @@ pub enum Error {
     /// the command-line flag where there is one, for library callers and CLI users alike.
     #[error("invalid option: {0}")]
     Option(String),
+    /// One setting with a value that cannot be honoured. The setting is named by what it
+    /// is, not by how a driver spells it: the message shows the command line's flag
+    /// (`--walks`), and another driver renders it in its own words
+    /// (`{name} {message}` with its own name, as Python's `n_walks`).
+    #[error("invalid option: {} {message}", setting.flag())]
+    Setting {
+        /// The setting at fault.
+        setting: Setting,
+        /// What is wrong with its value, read after the setting's name ("must be at least 1").
+        message: String,
+    },
     /// A run that stopped on an error after delivering some frames: those were written (and
     /// committed to the checkpoint, if any) before the error came back.
     #[error(
@@ -122,6 +133,65 @@ impl Error {
             std::io::ErrorKind::BrokenPipe => Error::OutputClosed { path: path.into() },
             _ => Error::Output { path: path.into(), message: e.to_string() },
         }
+    }
+}
+
+/// A setting of a run that an error can be about, so that each driver names it in its own
+/// words: the command line by its flag ([`Setting::flag`]), a binding by its keyword.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// Exterior walks per frame (the cap when a target is set).
+    Walks,
+    /// Interior samples per frame.
+    InteriorSamples,
+    /// The capacitance's target relative std.
+    MaxRsdCapacitance,
+    /// The mean polarizability's target relative std.
+    MaxRsdPolarizability,
+    /// The volume's target relative std.
+    MaxRsdVolume,
+    /// The last frame plus one of a slice.
+    Stop,
+    /// The spacing of a slice of frames.
+    Step,
+    /// An explicit list of frames.
+    Frames,
+    /// Frames computed at once.
+    Workers,
+    /// Threads per frame.
+    Threads,
+    /// One radius for every atom.
+    Radius,
+    /// The factor every radius is multiplied by.
+    RadiusScale,
+    /// The shell added to every radius.
+    RadiusAdd,
+}
+
+impl Setting {
+    /// The command line's flag for the setting.
+    pub fn flag(self) -> &'static str {
+        use Setting::*;
+        match self {
+            Walks => "--walks",
+            InteriorSamples => "--interior",
+            MaxRsdCapacitance => "--max-rsd-capacitance",
+            MaxRsdPolarizability => "--max-rsd-polarizability",
+            MaxRsdVolume => "--max-rsd-volume",
+            Stop => "--stop",
+            Step => "--step",
+            Frames => "--frames",
+            Workers => "--workers",
+            Threads => "--threads",
+            Radius => "--radius",
+            RadiusScale => "--radius-scale",
+            RadiusAdd => "--radius-add",
+        }
+    }
+
+    /// An error about this setting: `message` is read after its name.
+    pub fn invalid(self, message: impl Into<String>) -> Error {
+        Error::Setting { setting: self, message: message.into() }
     }
 }
 

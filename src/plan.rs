@@ -10,7 +10,7 @@
 //! worker its chunk of coordinates (raw and converted) and one body.
 
 use crate::compute::{compute_frame, Sampling};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::estimate::{Context, Quantity};
 use crate::exec::Kind;
 use crate::gpu::GpuInfo;
@@ -193,9 +193,9 @@ fn shapes(c: &Constraints) -> Vec<(usize, usize)> {
 /// written: counts of at least one, no absurd oversubscription, and a shape the strategy can
 /// run (what profiling would find out only later, after a resumed run had written frames).
 pub fn check(c: &Constraints) -> Result<()> {
-    for (name, v) in [("--workers", c.workers), ("--threads", c.threads)] {
+    for (setting, v) in [(Setting::Workers, c.workers), (Setting::Threads, c.threads)] {
         if v == Some(0) {
-            return Err(Error::Option(format!("{name} must be at least 1")));
+            return Err(setting.invalid("must be at least 1"));
         }
     }
     let cores = c.cores.max(1);

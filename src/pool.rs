@@ -2,7 +2,7 @@
 //! the results come back in block order, so what the threads compute is summed in the same
 //! order whatever their number: the reason results are bit-identical for any thread count.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use rayon::prelude::*;
 
 /// Where a frame's blocks run: on the calling thread, or on a rayon pool of this run's own
@@ -19,7 +19,7 @@ impl Pool {
     /// `threads` workers: 1 gives [`Pool::Serial`], 0 is refused.
     pub fn new(threads: usize) -> Result<Pool> {
         match threads {
-            0 => Err(Error::Option("--threads must be at least 1".into())),
+            0 => Err(Setting::Threads.invalid("must be at least 1")),
             1 => Ok(Pool::Serial),
             n => rayon::ThreadPoolBuilder::new()
                 .num_threads(n)

@@ -3,7 +3,7 @@
 //! grown by a hydration shell of fixed thickness (`--radius-add`): r' = r x scale + add.
 //! Radii are in Angstrom, like the coordinates readers produce.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::topology::Topology;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -190,6 +190,9 @@ pub enum Radii {
         /// Which attribute of each atom is looked up.
         key: RadiiKey,
     },
+    /// One radius per selected atom, in their order, as a program already has them (the
+    /// Python module's arrays, a ZenoWrapper `type_radii` resolved per atom).
+    PerAtom(Vec<f64>),
 }
 
 /// Refuses a radius scale that would make empty or inverted spheres.
@@ -197,7 +200,7 @@ pub fn check_scale(scale: f64) -> Result<()> {
     if scale.is_finite() && scale > 0.0 {
         Ok(())
     } else {
-        Err(Error::Option(format!("--radius-scale must be a positive number, got {scale}")))
+        Err(Setting::RadiusScale.invalid(format!("must be a positive number, got {scale}")))
     }
 }
 
@@ -222,7 +225,7 @@ pub fn check_add(add: f64) -> Result<()> {
     if add.is_finite() {
         Ok(())
     } else {
-        Err(Error::Option(format!("--radius-add must be a finite number of Angstrom, got {add}")))
+        Err(Setting::RadiusAdd.invalid(format!("must be a finite number of Angstrom, got {add}")))
     }
 }
 
@@ -255,11 +258,20 @@ pub fn assign(topology: &Topology, radii: &Radii, scale: f64) -> Result<Vec<f64>
     let (table, key) = match radii {
         Radii::Uniform(r) => {
             if !(r.is_finite() && *r > 0.0) {
-                return Err(Error::Option(format!("--radius must be a positive number, got {r}")));
+                return Err(Setting::Radius.invalid(format!("must be a positive number, got {r}")));
             }
             return Ok(vec![r * scale; topology.len()]);
         }
         Radii::Table { table, key } => (table, *key),
+        Radii::PerAtom(radii) => {
+            if radii.len() != topology.len() {
+                return Err(Error::Option(format!("{} radii given for {} atoms: give one per selected atom", radii.len(), topology.len())));
+            }
+            if let Some((i, r)) = radii.iter().enumerate().find(|(_, r)| !(r.is_finite() && **r > 0.0)) {
+                return Err(Error::Option(format!("the radius of atom {i} must be a positive number, got {r}")));
+            }
+            return Ok(radii.iter().map(|r| r * scale).collect());
+        }
     };
     let mut missing: BTreeMap<String, usize> = BTreeMap::new();
     // Named atoms without the key (an element for a TIP4P virtual site "MW", say), by name

@@ -6,9 +6,9 @@
 //! open handle: a worker calls [`Trajectory::reader`] to get its own handle, and work moves
 //! between threads (or, later, machines) as [`Chunk`]s, so nothing holds a whole trajectory.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::io::formats::{self, Backend};
-use crate::io::{bod::BodInput, chain, chemfiles, h5md, pdb, wepy};
+use crate::io::{bod::BodInput, chain, chemfiles, h5md, memory, pdb, wepy};
 use crate::topology::Topology;
 use crate::units::LengthUnit;
 use serde::Serialize;
@@ -104,6 +104,8 @@ pub enum Format {
     Chemfiles(chemfiles::Layout),
     /// Several inputs read one after the other as one trajectory.
     Chain(Arc<chain::Layout>),
+    /// Frames a program holds in memory ([`Trajectory::from_memory`]).
+    Memory(Arc<memory::Frames>),
 }
 
 impl Format {
@@ -116,6 +118,7 @@ impl Format {
             Format::Bod(_) => "bod",
             Format::Chemfiles(l) => l.info.name,
             Format::Chain(_) => "chain",
+            Format::Memory(_) => "memory",
         }
     }
 }
@@ -299,6 +302,7 @@ impl Trajectory {
             Format::Bod(input) => Box::new(BodReader { input: input.clone(), info: self.frames[0].clone(), atoms }),
             Format::Chemfiles(l) => Box::new(chemfiles::Reader::new(self, l, atoms)?),
             Format::Chain(c) => Box::new(chain::Reader::new(self, c, atoms)),
+            Format::Memory(frames) => Box::new(memory::Reader::new(self, frames, atoms)),
         })
     }
 
@@ -382,7 +386,7 @@ impl FrameSelection {
         let out: Vec<usize> = match self {
             FrameSelection::Slice { start, stop, step } => {
                 if *step == 0 {
-                    return Err(Error::Option("--step must be at least 1".into()));
+                    return Err(Setting::Step.invalid("must be at least 1"));
                 }
                 // Negative positions count from the end, as Python's slices do.
                 let from_end = |name: &str, v: i64| -> Result<usize> {
@@ -395,7 +399,7 @@ impl FrameSelection {
                 let start = start.map_or(Ok(0), |v| from_end("--start", v))?;
                 let stop = stop.map_or(Ok(n), |v| from_end("--stop", v))?;
                 if stop > n {
-                    return Err(Error::Option(format!("--stop {stop} is beyond the input's {n} frames")));
+                    return Err(Setting::Stop.invalid(format!("{stop} is beyond the input's {n} frames")));
                 }
                 if start >= stop {
                     return Err(Error::Option(format!("--start {start} selects no frames (the input has {n}, --stop is {stop})")));
@@ -404,7 +408,7 @@ impl FrameSelection {
             }
             FrameSelection::List(list) => {
                 if list.is_empty() {
-                    return Err(Error::Option("--frames is empty".into()));
+                    return Err(Setting::Frames.invalid("is empty"));
                 }
                 if let Some(f) = list.iter().find(|&&f| f >= n) {
                     return Err(Error::Option(format!(

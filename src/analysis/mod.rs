@@ -82,6 +82,7 @@ pub struct Analysis {
     options: Options,
     checkpoint: Option<(PathBuf, bool)>,
     stop: Option<Arc<AtomicBool>>,
+    plan: Option<Plan>,
 }
 
 /// What a finished run reports beside its frames.
@@ -152,10 +153,24 @@ impl Analysis {
     /// numbered across them, and a checkpoint belongs to all of them), and settles the job.
     pub fn open_all(inputs: &[PathBuf], options: Options) -> Result<Analysis> {
         let trajectory = Trajectory::open_all(inputs, &options.open)?;
+        Analysis::from_trajectory(trajectory, options)
+    }
+
+    /// Settles the job on a trajectory opened otherwise (frames in memory,
+    /// [`Trajectory::from_memory`]); `options.open` is not used.
+    pub fn from_trajectory(trajectory: Trajectory, options: Options) -> Result<Analysis> {
         let job = Job::prepare(trajectory, &options.job)?;
-        let analysis = Analysis { job, options, checkpoint: None, stop: None };
+        let analysis = Analysis { job, options, checkpoint: None, stop: None, plan: None };
         plan::check(&analysis.constraints())?;
         Ok(analysis)
+    }
+
+    /// Runs with `plan`, made earlier for frames like these (the first chunk of the same
+    /// trajectory), instead of profiling frames again: a driver that hands over a long
+    /// trajectory chunk by chunk plans once. Only the speed depends on the plan.
+    pub fn with_plan(mut self, plan: Plan) -> Analysis {
+        self.plan = Some(plan);
+        self
     }
 
     /// Commits every finished frame to the SQLite file at `path` and, when it already holds
@@ -259,6 +274,7 @@ impl Analysis {
             "atoms_in_input": t.topology.len(),
             "radii": match &o.radii {
                 Some(Radii::Uniform(r)) => json!({"uniform": r}),
+                Some(Radii::PerAtom(r)) => json!({"per_atom": r.len()}),
                 Some(Radii::Table { table, key }) => json!({"table": table.source, "key": key.name()}),
                 None => json!({"table": "bondi", "key": "element"}),
             },
@@ -308,7 +324,7 @@ impl Analysis {
         // after the stored frames before it are delivered.
         let (plan, planning_failed) = match todo.frames.is_empty() {
             true => (None, None),
-            false => match plan_job(&todo, &self.options.execution, self.constraints()) {
+            false => match self.plan.clone().map_or_else(|| plan_job(&todo, &self.options.execution, self.constraints()), Ok) {
                 Ok(p) => (Some(p), None),
                 Err(e) if checkpoint.is_some() => (None, Some(e)),
                 Err(e) => return Err(e),

@@ -14,7 +14,7 @@ pub mod pull;
 pub mod sequence;
 
 use crate::compute::FrameResult;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::job::Job;
 use crate::trajectory::FrameInfo;
 use serde::Serialize;
@@ -197,10 +197,10 @@ impl Strategy for Gpu {
 /// per worker, `threads` one worker, `gpu` is one CPU thread feeding the device `gpu`).
 pub fn strategy(kind: Kind, workers: usize, threads: usize, gpu: &GpuTarget) -> Result<Box<dyn Strategy + Send + Sync>> {
     if workers == 0 {
-        return Err(Error::Option("--workers must be at least 1".into()));
+        return Err(Setting::Workers.invalid("must be at least 1"));
     }
     if threads == 0 {
-        return Err(Error::Option("--threads must be at least 1".into()));
+        return Err(Setting::Threads.invalid("must be at least 1"));
     }
     let fits = match kind {
         Kind::Serial | Kind::Gpu => workers == 1 && threads == 1,

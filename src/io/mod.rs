@@ -8,6 +8,7 @@ pub mod formats;
 pub mod h5md;
 pub mod h5md_write;
 pub mod hdf5;
+pub mod memory;
 pub mod pdb;
 pub mod prmtop;
 pub mod psf;
