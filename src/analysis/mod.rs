@@ -24,6 +24,7 @@ pub use sink::{End, Sink, Start};
 
 use crate::checkpoint::{self, Checkpoint, Resume};
 use crate::compute::FrameResult;
+use crate::distributed::{self, Coordinator, RankLog};
 use crate::error::{Error, Result};
 use crate::exec::{self, GpuTarget, Kind, WorkerLog};
 use crate::job::{Job, JobOptions};
@@ -31,7 +32,8 @@ use crate::output::summary::Summary;
 use crate::output::FrameReport;
 use crate::plan::{self, Candidate, Constraints, Plan};
 use crate::radii::Radii;
-use crate::trajectory::{OpenOptions, Trajectory};
+use crate::trajectory::{FrameInfo, OpenOptions, Trajectory};
+use crate::transport::Transport;
 use crate::verify::{self, Verification};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -89,8 +91,11 @@ pub struct Analysis {
 pub struct Completed {
     /// The plan that ran, or None when the checkpoint held every frame.
     pub plan: Option<Plan>,
-    /// Per worker, where each task of frames went and how long it took.
+    /// Per worker, where each task of frames went and how long it took; in a distributed
+    /// run, per rank.
     pub worker_tasks: Vec<WorkerLog>,
+    /// The ranks of a distributed run (host, cores, local shape, tasks); empty otherwise.
+    pub ranks: Vec<RankLog>,
     /// The comparison with the serial reference, when asked for.
     pub verification: Option<Verification>,
     /// Frames computed in this run.
@@ -285,12 +290,34 @@ impl Analysis {
     /// fails before its first frame finishes no sink. A failed verification finishes the
     /// sinks and then fails with [`Error::Verification`].
     pub fn run(&self, sinks: &mut [&mut dyn Sink]) -> Result<Completed> {
+        self.run_on(sinks, None)
+    }
+
+    /// [`Analysis::run`] as rank 0 of a distributed job over `transport`: the other ranks
+    /// (each in [`Analysis::serve`] with the same options) compute with it, and this rank
+    /// alone opens the checkpoint, writes the sinks and reports. The frames and their bits
+    /// are those of [`Analysis::run`]; a rank that disagrees, fails or falls silent ends the
+    /// run with an [`Error::Rank`] naming it.
+    pub fn run_ranks(&self, transport: &dyn Transport, config: &distributed::Config, sinks: &mut [&mut dyn Sink]) -> Result<Completed> {
+        let mut coordinator = Coordinator::gather(transport, config, &self.job, self.constraints().cores)?;
+        let outcome = self.run_on(sinks, Some(&mut coordinator));
+        coordinator.stop();
+        outcome
+    }
+
+    /// Every rank but 0 of a distributed job: computes what rank 0 hands out until it says
+    /// stop. Nothing is written on this rank.
+    pub fn serve(&self, transport: &dyn Transport, config: &distributed::Config) -> Result<()> {
+        distributed::serve(transport, config, &self.job, &self.constraints())
+    }
+
+    fn run_on(&self, sinks: &mut [&mut dyn Sink], mut ranks: Option<&mut Coordinator>) -> Result<Completed> {
         let job = &self.job;
         let t = &job.trajectory;
         self.check_outputs(sinks)?;
         let (checkpoint, resume) = match &self.checkpoint {
             Some((path, fresh)) => {
-                let (cp, resume) = Checkpoint::open(path, &checkpoint::identity(job)?, *fresh)?;
+                let (cp, resume) = Checkpoint::open_with(path, &checkpoint::identity(job)?, *fresh, ranks.is_some())?;
                 (Some(cp), resume)
             }
             None => (None, Resume::default()),
@@ -309,8 +336,12 @@ impl Analysis {
             },
         };
         let strategy = plan.as_ref().map(|p| exec::strategy(p.strategy, p.workers, p.threads, &self.gpu_target(p))).transpose()?;
+        let spread = match (ranks.as_deref_mut(), &plan) {
+            (Some(c), Some(p)) => format!("; {}", c.start(&todo, p, &self.constraints())?),
+            _ => String::new(),
+        };
         let headline = match (&plan, &planning_failed) {
-            (Some(p), _) => format!("plan: {} ({} x {}): {}", p.strategy.name(), p.workers, p.threads, p.reason),
+            (Some(p), _) => format!("plan: {} ({} x {}): {}{spread}", p.strategy.name(), p.workers, p.threads, p.reason),
             (None, Some(e)) => format!("plan: failed: {e}"),
             (None, None) => "plan: none: every selected frame is in the checkpoint".into(),
         };
@@ -342,13 +373,16 @@ impl Analysis {
         };
         let mut computed = 0usize;
         let mut sink_failed = false;
-        let outcome = match (&strategy, &plan) {
-            (Some(s), Some(p)) => s.run(&todo, p.chunk_frames, &mut |info, result| {
-                let step = delivery.computed(info.index, result);
-                sink_failed = step.is_err();
-                computed += usize::from(step.is_ok());
-                step
-            }),
+        let mut sink = |info: &FrameInfo, result| {
+            let step = delivery.computed(info.index, result);
+            sink_failed = step.is_err();
+            computed += usize::from(step.is_ok());
+            step
+        };
+        let constraints = self.constraints();
+        let outcome = match (&strategy, &plan, ranks.as_deref_mut()) {
+            (_, Some(p), Some(c)) => c.run(&todo, p, &constraints, &mut sink),
+            (Some(s), Some(p), None) => s.run(&todo, p.chunk_frames, &mut sink),
             _ => planning_failed.map_or(Ok(vec![]), Err),
         };
         // After a failure, the stored frames before the failed one are still delivered.
@@ -373,6 +407,11 @@ impl Analysis {
         let mut plan_json = serde_json::to_value(&plan).expect("a plan serialises");
         if let (Ok(_), false) = (&outcome, plan_json.is_null()) {
             plan_json["worker_tasks"] = json!(worker_tasks);
+        }
+        let rank_logs = ranks.as_ref().map_or(vec![], |c| c.ranks().to_vec());
+        if let (Some(c), false) = (&ranks, plan_json.is_null()) {
+            plan_json["ranks"] = json!(rank_logs);
+            plan_json["distribution"] = json!(c.distribution());
         }
         footer.insert("plan".into(), plan_json);
         if let Some(v) = &verification {
@@ -407,6 +446,7 @@ impl Analysis {
         Ok(Completed {
             plan,
             worker_tasks,
+            ranks: rank_logs,
             verification,
             frames_computed: computed,
             frames_from_checkpoint: written - computed,

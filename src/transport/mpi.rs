@@ -1,0 +1,89 @@
+//! The transport over MPI (rsmpi): each message one MPI message of bytes on the world
+//! communicator. Only the thread that initialised MPI calls it (the compute runs on other
+//! threads), so `MPI_THREAD_FUNNELED` is all it asks for.
+
+use super::{decode, Message, Transport};
+use crate::error::{Error, Result};
+use mpi::environment::Universe;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use std::time::{Duration, Instant};
+
+/// This process's place in an MPI job; MPI is finalised when it is dropped.
+pub struct Mpi {
+    world: SimpleCommunicator,
+    host: String,
+    // Dropped last: finalises MPI after the communicator is gone.
+    _universe: Universe,
+}
+
+/// Longest pause between two looks for a message: short beside a task, long enough that a
+/// rank waiting for work costs no core.
+const POLL: Duration = Duration::from_micros(200);
+
+impl Mpi {
+    /// Initialises MPI; None when this process was not started by mpirun or srun as one of
+    /// several ranks (then it runs as a plain process). A panic on any rank from here on
+    /// aborts the whole job, so no rank is left waiting for it.
+    pub fn init() -> Option<Mpi> {
+        // A plain run must not even try: initialising MPI outside mpirun starts a singleton
+        // runtime, which is slow and talks on stderr on some machines.
+        let launched = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_STEP_NUM_TASKS"].iter().any(|v| {
+            std::env::var(v).ok().and_then(|s| s.parse::<usize>().ok()).is_some_and(|n| n > 0)
+                || v == &"PMIX_RANK" && std::env::var_os(v).is_some()
+        });
+        if !launched {
+            return None;
+        }
+        let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Funneled)?;
+        let world = universe.world();
+        if world.size() < 2 {
+            return None;
+        }
+        let host = mpi::environment::processor_name().unwrap_or_else(|_| "?".into());
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            eprintln!("error: a thread of this rank panicked; aborting every rank of the job");
+            SimpleCommunicator::world().abort(101);
+        }));
+        Some(Mpi { world, host, _universe: universe })
+    }
+
+    /// Ends every rank of the job at once, with `code`.
+    pub fn abort(&self, code: i32) -> ! {
+        self.world.abort(code)
+    }
+}
+
+impl Transport for Mpi {
+    fn rank(&self) -> usize {
+        self.world.rank() as usize
+    }
+    fn size(&self) -> usize {
+        self.world.size() as usize
+    }
+    fn host(&self) -> String {
+        self.host.clone()
+    }
+    fn send(&self, to: usize, message: &Message) -> Result<()> {
+        let to = i32::try_from(to).map_err(|_| Error::Rank { rank: to, host: String::new(), message: "no such rank".into() })?;
+        self.world.process_at_rank(to).send(&message.encode()[..]);
+        Ok(())
+    }
+    fn recv(&self, timeout: Duration) -> Result<Option<(usize, Message)>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(probed) = self.world.any_process().immediate_matched_probe() {
+                let (bytes, status) = probed.matched_receive_vec::<u8>();
+                let from = status.source_rank() as usize;
+                return decode(from, &bytes).map(|m| Some((from, m)));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(POLL.min(deadline - now));
+        }
+    }
+}
