@@ -249,6 +249,15 @@ fn compute_thread(mut engine: Engine, tasks: Receiver<Message>, done: Sender<Mes
 /// The other side of every rank but 0: say hello, take the description, then run tasks
 /// until rank 0 says stop. `constraints` are the rank's own (its cores, the user's shape).
 pub fn serve(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constraints) -> Result<()> {
+    let outcome = serve_job(t, config, job, constraints);
+    if let Err(e) = &outcome {
+        // Rank 0 hears why before this rank goes (it may not be listening any more).
+        let _ = t.send(0, &Message::Failed(e.to_string()));
+    }
+    outcome
+}
+
+fn serve_job(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constraints) -> Result<()> {
     let me = t.rank();
     let hello = Hello { build: build_id(), job: job_digest(job)?, selftest: selftest(), host: t.host(), cores: constraints.cores as u64 };
     t.send(0, &Message::Hello(hello))?;
@@ -311,10 +320,6 @@ pub fn serve(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constr
             }
         })();
         drop(task_tx);
-        if let Err(e) = &outcome {
-            // Rank 0 hears why before this rank goes (it may not be listening any more).
-            let _ = t.send(0, &Message::Failed(e.to_string()));
-        }
         outcome
     })
 }
@@ -351,7 +356,9 @@ impl<'t> Coordinator<'t> {
         let mut c =
             Coordinator { t, config: config.clone(), ranks, heard: vec![now; n], said: vec![now; n], distribution: None, stopped: false };
         let mut waiting: Vec<usize> = (1..n).collect();
-        let deadline = now + config.startup_timeout;
+        // The others only open the input before they say hello, so a minute of silence is
+        // as telling here as later.
+        let deadline = now + config.timeout;
         let outcome = (|| {
             while !waiting.is_empty() {
                 let Some((from, m)) =
@@ -362,7 +369,7 @@ impl<'t> Coordinator<'t> {
                         return Err(Error::Rank {
                             rank: r,
                             host: String::new(),
-                            message: format!("did not say hello within {:.0} s of the start", config.startup_timeout.as_secs_f64()),
+                            message: format!("did not say hello within {:.0} s of rank 0's start", config.timeout.as_secs_f64()),
                         });
                     }
                     continue;

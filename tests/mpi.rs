@@ -58,6 +58,11 @@ struct Job {
 /// Starts `trajwalk ARGS` under `mpirun -np N` (or alone when `np` is None), with `TAG` in
 /// its environment so its ranks can be found.
 fn start(np: Option<usize>, args: &[&str], tag: &str, deadline: Duration) -> Job {
+    start_with(np, args, tag, deadline, 20)
+}
+
+/// As [`start`], the ranks taking `timeout` seconds of silence for a dead rank.
+fn start_with(np: Option<usize>, args: &[&str], tag: &str, deadline: Duration, timeout: u32) -> Job {
     let bin = env!("CARGO_BIN_EXE_trajwalk");
     let (out, err) = (scratch(&format!("{tag}.stdout")), scratch(&format!("{tag}.stderr")));
     let mut command = match np {
@@ -71,7 +76,7 @@ fn start(np: Option<usize>, args: &[&str], tag: &str, deadline: Duration) -> Job
     command
         .args(args)
         .env("TRAJWALK_TEST_TAG", tag)
-        .env("TRAJWALK_RANK_TIMEOUT", "20")
+        .env("TRAJWALK_RANK_TIMEOUT", timeout.to_string())
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap())
         .process_group(0);
@@ -121,6 +126,11 @@ fn peptide_args<'a>(radii: &'a str, input: &'a str, rest: &[&'a str]) -> Vec<&'a
     let mut a = vec!["run", input, "--radii", radii, "--quiet"];
     a.extend(rest);
     a
+}
+
+/// This machine's name, as MPI reports it for the ranks on it.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string()
 }
 
 fn json(path: &Path) -> Value {
@@ -228,6 +238,37 @@ fn a_killed_rank_ends_the_job_and_the_rerun_resumes_to_the_same_bytes() {
         after.as_secs_f64(),
         ran.seconds
     );
+}
+
+#[test]
+fn a_rank_that_hangs_ends_the_job_naming_it_after_the_timeout() {
+    if !mpirun_or_skip() {
+        return;
+    }
+    let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
+    let job = ["--stop", "30", "--walks", "20000", "--interior", "5000", "--threads", "1", "--format", "csv"];
+    let running = start_with(Some(3), &peptide_args(&radii, &input, &job), "hangs-3", Duration::from_secs(90), 3);
+    let waiting = Instant::now();
+    let pid = loop {
+        if let Some(pid) = rank_pid("hangs-3", 2) {
+            break pid;
+        }
+        assert!(waiting.elapsed() < Duration::from_secs(30), "rank 2 did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    // A stopped process is alive to mpirun, so only the heartbeat can tell.
+    Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap();
+    let stopped = Instant::now();
+    let ran = running.wait();
+    let after = stopped.elapsed();
+    assert!(!ran.status.success(), "the job fails when a rank hangs");
+    // Rank 0 finds out when rank 2 neither speaks nor takes a message for 3 s (or, stopped
+    // before its hello, does not say it).
+    let named = ["rank 2 on vm: sent nothing for 3 s", "rank 2: took no message for 3 s", "rank 2: did not say hello within 3 s"];
+    assert!(named.iter().any(|m| ran.stderr.contains(&m.replace("vm", &host()))), "{}", ran.stderr);
+    assert!(after < Duration::from_secs(30), "it ended {after:?} after rank 2 stopped");
+    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
 }
 
 #[test]

@@ -5,14 +5,21 @@
 use super::{decode, Message, Transport};
 use crate::error::{Error, Result};
 use mpi::environment::Universe;
+use mpi::request::StaticScope;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 /// This process's place in an MPI job; MPI is finalised when it is dropped.
 pub struct Mpi {
     world: SimpleCommunicator,
     host: String,
+    /// How long a send may wait for its receiver to take it.
+    send_timeout: Duration,
+    /// Set once a send timed out: the job is ending, and the next sends fail at once
+    /// rather than each waiting again.
+    failed: Cell<bool>,
     // Dropped last: finalises MPI after the communicator is gone.
     _universe: Universe,
 }
@@ -47,7 +54,8 @@ impl Mpi {
             eprintln!("error: a thread of this rank panicked; aborting every rank of the job");
             SimpleCommunicator::world().abort(101);
         }));
-        Some(Mpi { world, host, _universe: universe })
+        let send_timeout = crate::distributed::Config::default().timeout;
+        Some(Mpi { world, host, send_timeout, failed: Cell::new(false), _universe: universe })
     }
 
     /// Ends every rank of the job at once, with `code`.
@@ -66,10 +74,43 @@ impl Transport for Mpi {
     fn host(&self) -> String {
         self.host.clone()
     }
+    /// A non-blocking send, waited for at most the send timeout: a blocking one waits
+    /// forever on a rank that stopped (OpenMPI's first message to a peer, or one past the
+    /// eager limit, needs the receiver to take part).
     fn send(&self, to: usize, message: &Message) -> Result<()> {
-        let to = i32::try_from(to).map_err(|_| Error::Rank { rank: to, host: String::new(), message: "no such rank".into() })?;
-        self.world.process_at_rank(to).send(&message.encode()[..]);
-        Ok(())
+        let refused = |message: String| Error::Rank { rank: to, host: String::new(), message };
+        let rank = i32::try_from(to).map_err(|_| refused("no such rank".into()))?;
+        if self.failed.get() {
+            return Err(refused("was not sent to: the job is ending after a rank stopped taking messages".into()));
+        }
+        // MPI reads the buffer until the send completes, so it lives on the heap, apart from
+        // any borrow, and is freed only once the request is done.
+        let buffer: &'static [u8] = Box::leak(message.encode().into_boxed_slice());
+        let mut request = self.world.process_at_rank(rank).immediate_send(StaticScope, buffer);
+        let deadline = Instant::now() + self.send_timeout;
+        loop {
+            match request.test() {
+                Ok(_) => {
+                    // SAFETY: the buffer came from Box::leak above, MPI has finished with it
+                    // (the request completed) and no other reference to it remains.
+                    drop(unsafe { Box::from_raw(buffer as *const [u8] as *mut [u8]) });
+                    return Ok(());
+                }
+                Err(pending) if Instant::now() < deadline => {
+                    request = pending;
+                    std::thread::sleep(POLL);
+                }
+                Err(pending) => {
+                    // The job ends now; the pending send and its buffer go with the process.
+                    std::mem::forget(pending);
+                    self.failed.set(true);
+                    return Err(refused(format!(
+                        "took no message for {:.0} s: it died, hangs or lost its network, so the job is stopped (run the same command again to resume from the checkpoint)",
+                        self.send_timeout.as_secs_f64()
+                    )));
+                }
+            }
+        }
     }
     fn recv(&self, timeout: Duration) -> Result<Option<(usize, Message)>> {
         let deadline = Instant::now() + timeout;
