@@ -528,7 +528,14 @@ pub fn distribute(profile: &Profile, frames: usize, max_chunk: usize, cores: &[u
     let most = cores.iter().copied().max().unwrap_or(1).max(1);
     let total: usize = cores.iter().map(|&c| c.max(1)).sum::<usize>().max(1);
     let share = frames.div_ceil(ranks).max(1);
-    let chunk = frames.div_ceil(ranks * TASKS_PER_RANK).max(most.min(share)).clamp(1, max_chunk.max(1));
+    // Several tasks per rank balance ranks of unequal speed; but with fewer frames than
+    // that takes to fill every core, each rank gets its share at once, so its local plan can
+    // share frames' walks between its threads (hybrid) instead of leaving cores idle.
+    let chunk = match share < TASKS_PER_RANK * most {
+        true => share,
+        false => frames.div_ceil(ranks * TASKS_PER_RANK).max(most),
+    }
+    .clamp(1, max_chunk.max(1));
     let local = |c: usize, n: usize| {
         (1..=c)
             .flat_map(|w| (1..=c / w).map(move |t| (w, t)))

@@ -212,7 +212,7 @@ impl Analysis {
 
     /// Profiles a few frames and chooses how to run every frame, without running them.
     pub fn plan(&self) -> Result<Plan> {
-        plan_job(&self.job, &self.options.execution, self.constraints())
+        plan_job(&self.job, &self.options.execution, self.constraints(), true)
     }
 
     /// Runs every candidate of `plan` on a sample of frames (four per core, at least two)
@@ -329,7 +329,7 @@ impl Analysis {
         // after the stored frames before it are delivered.
         let (plan, planning_failed) = match todo.frames.is_empty() {
             true => (None, None),
-            false => match plan_job(&todo, &self.options.execution, self.constraints()) {
+            false => match plan_job(&todo, &self.options.execution, self.constraints(), ranks.is_none()) {
                 Ok(p) => (Some(p), None),
                 Err(e) if checkpoint.is_some() => (None, Some(e)),
                 Err(e) => return Err(e),
@@ -457,12 +457,14 @@ impl Analysis {
 }
 
 /// Profiles the job and chooses a plan, looking at the GPU when asked for or, under `auto`,
-/// when the run is long enough for it to matter.
-fn plan_job(job: &Job, e: &Execution, mut c: Constraints) -> Result<Plan> {
+/// when the run is long enough for it to matter; never for a distributed run (`gpu`
+/// false), whose ranks plan their own CPUs.
+fn plan_job(job: &Job, e: &Execution, mut c: Constraints, gpu: bool) -> Result<Plan> {
     let profile = plan::profile(job, c.cores)?;
     let choose = |c: &Constraints| plan::choose(profile.clone(), job.frames.len(), job.max_chunk_frames(), c);
     let adapter = e.gpu_adapter.as_deref();
     match e.strategy {
+        _ if !gpu => {}
         Some(Kind::Gpu) => c.gpu = exec::gpu::option(job, adapter, true),
         None if e.workers.is_none_or(|w| w == 1) && e.threads.is_none_or(|t| t == 1) => {
             let cpu = choose(&c)?;

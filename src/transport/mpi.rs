@@ -24,9 +24,23 @@ pub struct Mpi {
     _universe: Universe,
 }
 
-/// Longest pause between two looks for a message: short beside a task, long enough that a
-/// rank waiting for work costs no core.
-const POLL: Duration = Duration::from_micros(200);
+/// Pause between two looks for a message: short beside a task (a rank keeps a second task
+/// in hand, so it never waits for the first's answer), long enough that the looking costs
+/// about 1% of a core (each look runs MPI's progress engine, each pause a wake-up).
+const POLL: Duration = Duration::from_millis(1);
+/// How long a send only yields the core before it sleeps: a small send completes at once.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// Waits a little before the next look, `started` being when the wait began; sends
+/// (`spin`) first only yield.
+fn pause(started: Instant, deadline: Instant, spin: bool) {
+    let now = Instant::now();
+    if spin && now.duration_since(started) < SPIN {
+        std::thread::yield_now();
+    } else {
+        std::thread::sleep(POLL.min(deadline.saturating_duration_since(now)));
+    }
+}
 
 impl Mpi {
     /// Initialises MPI; None when this process was not started by mpirun or srun as one of
@@ -87,7 +101,8 @@ impl Transport for Mpi {
         // any borrow, and is freed only once the request is done.
         let buffer: &'static [u8] = Box::leak(message.encode().into_boxed_slice());
         let mut request = self.world.process_at_rank(rank).immediate_send(StaticScope, buffer);
-        let deadline = Instant::now() + self.send_timeout;
+        let started = Instant::now();
+        let deadline = started + self.send_timeout;
         loop {
             match request.test() {
                 Ok(_) => {
@@ -98,7 +113,7 @@ impl Transport for Mpi {
                 }
                 Err(pending) if Instant::now() < deadline => {
                     request = pending;
-                    std::thread::sleep(POLL);
+                    pause(started, deadline, true);
                 }
                 Err(pending) => {
                     // The job ends now; the pending send and its buffer go with the process.
@@ -113,18 +128,18 @@ impl Transport for Mpi {
         }
     }
     fn recv(&self, timeout: Duration) -> Result<Option<(usize, Message)>> {
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
         loop {
             if let Some(probed) = self.world.any_process().immediate_matched_probe() {
                 let (bytes, status) = probed.matched_receive_vec::<u8>();
                 let from = status.source_rank() as usize;
                 return decode(from, &bytes).map(|m| Some((from, m)));
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if Instant::now() >= deadline {
                 return Ok(None);
             }
-            std::thread::sleep(POLL.min(deadline - now));
+            pause(started, deadline, false);
         }
     }
 }
