@@ -466,11 +466,19 @@ impl<'t> Coordinator<'t> {
         let (done_tx, done_rx) = channel();
         let outcome = std::thread::scope(|scope| {
             scope.spawn(move || compute_thread(engine, task_rx, done_tx));
-            let mut round = Round { c: self, local: &task_tx, done: &done_rx, credits: (0..CREDITS).map(|_| 0).collect(), next_task: 0 };
-            let outcome = match d.frames_mode {
+            let n = self.ranks.len();
+            let mut round = Round {
+                c: self,
+                local: &task_tx,
+                done: &done_rx,
+                credits: (0..CREDITS).map(|_| 0).collect(),
+                busy: vec![0; n],
+                next_task: 0,
+            };
+            let outcome = round.everyone_ready().and_then(|()| match d.frames_mode {
                 true => round.frames(job, d.chunk_frames, sink),
                 false => round.within_frames(job, &d, sink),
-            };
+            });
             drop(task_tx);
             outcome
         });
@@ -487,10 +495,31 @@ struct Round<'c, 't> {
     done: &'c Receiver<Message>,
     /// Ranks that asked for a task, in the order they asked.
     credits: VecDeque<usize>,
+    /// Tasks each rank holds.
+    busy: Vec<usize>,
     next_task: u64,
 }
 
 impl Round<'_, '_> {
+    /// Waits until every rank has asked for work, so the first tasks go one to each rank
+    /// rather than two to the quickest to ask (rank 0, whose compute thread asks at once).
+    fn everyone_ready(&mut self) -> Result<()> {
+        while (1..self.busy.len()).any(|r| !self.credits.contains(&r)) {
+            if let Some((from, m)) = self.next()? {
+                return Err(protocol(from, &m));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rank to give the next task: of those that asked, one holding the fewest tasks.
+    fn take_credit(&mut self) -> Option<usize> {
+        let k = (0..self.credits.len()).min_by_key(|&k| self.busy[self.credits[k]])?;
+        let rank = self.credits.remove(k)?;
+        self.busy[rank] += 1;
+        Some(rank)
+    }
+
     fn give(&mut self, rank: usize, task: Message) -> Result<()> {
         match rank {
             0 => self.local.send(task).map_err(|_| Error::Rank {
@@ -549,6 +578,12 @@ impl Round<'_, '_> {
 
     fn log(&mut self, rank: usize, first_frame: usize, frames: usize, seconds: f64) {
         self.c.ranks[rank].tasks.push(TaskLog { first_frame, frames, seconds });
+        self.returned(rank);
+    }
+
+    /// A task came back from `rank`, which may have another.
+    fn returned(&mut self, rank: usize) {
+        self.busy[rank] -= 1;
         self.credits.push_back(rank);
     }
 
@@ -561,7 +596,7 @@ impl Round<'_, '_> {
         let mut failure: Option<(usize, Error)> = None;
         loop {
             while failure.is_none() && next < tasks.len() {
-                let Some(rank) = self.credits.pop_front() else { break };
+                let Some(rank) = self.take_credit() else { break };
                 let frames = tasks[next].iter().map(|&f| f as u64).collect();
                 self.give(rank, Message::Frames { task: next as u64, frames })?;
                 outstanding.insert(next as u64, rank);
@@ -578,7 +613,7 @@ impl Round<'_, '_> {
                     match error {
                         None => self.log(from, tasks[t][0], results.len(), seconds),
                         Some(e) => {
-                            self.credits.push_back(from);
+                            self.returned(from);
                             if failure.as_ref().is_none_or(|(ft, _)| t < *ft) {
                                 failure = Some((t, Error::Remote(e)));
                             }
@@ -629,7 +664,7 @@ impl Round<'_, '_> {
                 let mut next = 0;
                 while tallies.len() < ranges.len() {
                     while next < ranges.len() {
-                        let Some(rank) = self.credits.pop_front() else { break };
+                        let Some(rank) = self.take_credit() else { break };
                         let (interior, first, last, end) = ranges[next];
                         let task = first_task + next as u64;
                         self.give(rank, Message::Blocks { task, frame: frame as u64, interior, first, last, end })?;
