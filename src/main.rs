@@ -29,7 +29,7 @@ fn main() -> std::process::ExitCode {
     #[cfg(feature = "mpi")]
     let transport = ranks.as_ref().map(|m| m as &dyn trajwalk::transport::Transport);
     #[cfg(not(feature = "mpi"))]
-    let transport = None;
+    let transport: Option<&dyn trajwalk::transport::Transport> = None;
     let result = match (&args.command, transport) {
         (cli::Command::Run(run), Some(t)) if t.rank() > 0 => cli::serve(run, t),
         (cli::Command::Run(run), t) => cli::run(run, &interrupt, t),

@@ -1,7 +1,7 @@
 //! How the ranks of a distributed run reach each other: a [`Transport`] moves [`Message`]s
 //! between rank 0 and the others, and knows nothing of frames or walks, so the hand-out and
 //! reordering logic ([`crate::distributed`]) is tested on in-process ranks ([`local`])
-//! and runs unchanged over MPI ([`mpi`], behind the `mpi` feature).
+//! and runs unchanged over MPI (`mpi.rs`, behind the `mpi` feature).
 
 pub mod message;
 #[cfg(feature = "mpi")]
