@@ -8,7 +8,7 @@
 # whether the two did the same work. Build first: cargo build --release --features mpi
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${CARGO_TARGET_DIR:-target}/release/trajwalk
+bin=${BIN:-${CARGO_TARGET_DIR:-target}/release/trajwalk}
 pairs=${PAIRS:-3}
 job=(run examples/peptide.h5md --radii examples/united-atom.radii --walks "${WALKS:-6e4}" --interior 2e4 --threads 1 --format csv --quiet)
 out=$(mktemp -d)

@@ -67,7 +67,7 @@ impl Default for Config {
 const CREDITS: usize = 2;
 /// How long a loop waits on the transport before looking at its own compute thread: the
 /// latency of a result, never of the work, as each rank has a second task in hand.
-const POLL: Duration = Duration::from_millis(2);
+const POLL: Duration = Duration::from_millis(8);
 
 /// The build: the package version, the target and a fingerprint of the running binary, so
 /// ranks started from different builds refuse to mix their numbers.
