@@ -511,9 +511,10 @@ pub struct Distribution {
     pub reason: String,
 }
 
-/// Cost of one task handed to a rank and its result taken back (messages, rank 0's
-/// reordering); measured on one machine at a few tens of microseconds (README), taken
-/// larger for a network.
+/// Rank 0's cost of one task handed out and its result taken back (encoding, reordering):
+/// tens of microseconds measured (README), taken larger for a network. The round trip's
+/// latency (milliseconds at the transport's polling) is not counted: each rank holds a
+/// second task while the first's result travels.
 const RANK_TASK_SECONDS: f64 = 1e-3;
 /// Tasks each rank should get in frames mode, so a slow rank takes fewer.
 const TASKS_PER_RANK: usize = 4;
