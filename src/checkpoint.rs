@@ -143,9 +143,22 @@ impl Checkpoint {
     /// Opens or creates the checkpoint at `path` for a run with `identity`. An existing one
     /// made with another identity is refused unless `fresh`, which empties it.
     pub fn open(path: &Path, identity: &Identity, fresh: bool) -> Result<(Checkpoint, Resume)> {
+        Checkpoint::open_with(path, identity, fresh, false)
+    }
+
+    /// As [`Checkpoint::open`]; `exclusive` holds the file's lock for as long as it is open
+    /// (SQLite's exclusive locking mode), so the write-ahead log needs no shared-memory index
+    /// and works on network filesystems, as rank 0 of a distributed run needs; other
+    /// processes cannot read it meanwhile.
+    pub fn open_with(path: &Path, identity: &Identity, fresh: bool, exclusive: bool) -> Result<(Checkpoint, Resume)> {
         let err = |e: rusqlite::Error| Error::Checkpoint { path: path.into(), message: e.to_string() };
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        if exclusive {
+            // Before the first access to the WAL: only then does SQLite keep its index in
+            // the heap rather than in a -shm file.
+            conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |_| Ok(())).map_err(err)?;
+        }
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Checkpoint { path: path.into(), message: format!("cannot use write-ahead logging (journal mode {mode})") });
@@ -293,7 +306,7 @@ fn differences(stored: &Identity, wanted: &Identity) -> Vec<String> {
 
 /// A result as little-endian words: every f64 by its bits, so a loaded result is the
 /// computed one bit for bit (NaN included, which JSON could not carry).
-fn encode(r: &FrameResult) -> Vec<u8> {
+pub(crate) fn encode(r: &FrameResult) -> Vec<u8> {
     let mut b = Vec::with_capacity(64 + r.estimates.len() * 64);
     for v in [r.walks, r.interior_samples, r.hits, r.steps, u64::from(r.converged)] {
         b.extend(v.to_le_bytes());
@@ -338,7 +351,7 @@ impl Words<'_> {
     }
 }
 
-fn decode(blob: &[u8]) -> Option<FrameResult> {
+pub(crate) fn decode(blob: &[u8]) -> Option<FrameResult> {
     let mut b = Words(blob);
     let [walks, interior_samples, hits, steps, converged] = [b.word()?, b.word()?, b.word()?, b.word()?, b.word()?];
     let launch =

@@ -105,6 +105,21 @@ pub enum Error {
     /// written, so the difference can be examined).
     #[error("verification failed: {0}")]
     Verification(String),
+    /// A frame failed on another rank: its message as that rank said it, so a failing frame
+    /// reads the same whether one machine ran the job or many.
+    #[error("{0}")]
+    Remote(String),
+    /// The ranks of a distributed run could not work together: one disagrees with rank 0
+    /// (another build, job or libm), stopped answering, or failed outside a frame.
+    #[error("rank {rank}{}: {message}", if host.is_empty() { String::new() } else { format!(" on {host}") })]
+    Rank {
+        /// The rank at fault.
+        rank: usize,
+        /// Its host, when it said (empty before it did).
+        host: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Error {

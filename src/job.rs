@@ -302,12 +302,16 @@ impl Job {
     /// One frame's observables: the same numbers whoever calls it, on however many threads.
     pub fn compute(&self, frame: &Frame, pool: &Pool) -> Result<FrameResult> {
         let body = self.body(frame)?;
-        let ctx = Context {
+        compute_frame(&body, frame.info.key, &self.sampling, &self.context(&body), pool)
+    }
+
+    /// What the estimators need of a frame's body besides its tallies.
+    pub fn context(&self, body: &Body) -> Context {
+        Context {
             launch_radius: body.launch_radius,
             length_meters: self.trajectory.length_unit.meters,
             conditions: self.conditions.clone(),
-        };
-        compute_frame(&body, frame.info.key, &self.sampling, &ctx, pool)
+        }
     }
 }
 

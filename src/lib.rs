@@ -9,7 +9,8 @@
 //! ([`pbc`]) and [`body`] turns its spheres into a body with its launch sphere, [`bvh`] and far-field [`grid`]; [`walk`] runs walks and interior samples
 //! on it with counter-based random numbers ([`rng`]) into block tallies; [`compute`] runs
 //! blocks on a [`pool`] of threads until the stopping rule holds; [`estimate`] turns tallies
-//! into observables with jackknife uncertainties; [`output`] writes them.
+//! into observables with jackknife uncertainties; [`output`] writes them. [`distributed`]
+//! runs one job over many ranks (MPI processes) through a [`transport`], with the same bits.
 
 // Index loops over 3x3 tensors, Philox words and struct-of-arrays lanes mirror the
 // formulas they implement (and the WGSL shader that must agree with them); iterator chains
@@ -22,6 +23,7 @@ pub mod body;
 pub mod bvh;
 pub mod checkpoint;
 pub mod compute;
+pub mod distributed;
 pub mod error;
 pub mod estimate;
 pub mod exec;
@@ -41,6 +43,7 @@ pub mod select;
 pub mod stream;
 pub mod topology;
 pub mod trajectory;
+pub mod transport;
 pub mod units;
 pub mod vec3;
 pub mod verify;

@@ -19,11 +19,32 @@ fn main() -> std::process::ExitCode {
     quiet_mesa_device_select();
     let args = cli::Cli::parse();
     let interrupt = cli::Interrupt::install();
-    let result = match &args.command {
-        cli::Command::Run(run) => cli::run(run, &interrupt),
-        cli::Command::Plan(plan) => cli::plan_command(plan),
-        cli::Command::Formats => cli::formats_command(),
+    // Under mpirun or srun with several ranks, `run` is one job over all of them: rank 0
+    // coordinates and writes, the others compute. Anything else runs as one process.
+    #[cfg(feature = "mpi")]
+    let ranks = match &args.command {
+        cli::Command::Run(_) => trajwalk::transport::mpi::Mpi::init(),
+        cli::Command::Plan(_) | cli::Command::Formats => None,
     };
+    #[cfg(feature = "mpi")]
+    let transport = ranks.as_ref().map(|m| m as &dyn trajwalk::transport::Transport);
+    #[cfg(not(feature = "mpi"))]
+    let transport: Option<&dyn trajwalk::transport::Transport> = None;
+    let result = match (&args.command, transport) {
+        (cli::Command::Run(run), Some(t)) if t.rank() > 0 => cli::serve(run, t),
+        (cli::Command::Run(run), t) => cli::run(run, &interrupt, t),
+        (cli::Command::Plan(plan), _) => cli::plan_command(plan),
+        (cli::Command::Formats, _) => cli::formats_command(),
+    };
+    // Rank 0 failing ends every rank at once: some may still wait for it (for the job's
+    // description, or in the middle of a task), and none must be left waiting.
+    #[cfg(feature = "mpi")]
+    if let (Some(m), Err(e)) = (&ranks, &result) {
+        if trajwalk::transport::Transport::rank(m) == 0 {
+            cli::say!("error: {e:#}");
+            m.abort(if e.downcast_ref::<trajwalk::Error>().is_some_and(trajwalk::Error::is_interrupted) { 130 } else { 1 });
+        }
+    }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // A reader that stopped reading (`trajwalk run ... | head`) ends the run as it ends

@@ -16,7 +16,7 @@ use crate::exec::Kind;
 use crate::gpu::GpuInfo;
 use crate::job::{Job, READ_AHEAD};
 use crate::pool::Pool;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Walks and interior samples of the probe on each sampled frame.
@@ -33,8 +33,9 @@ const TASKS_PER_WORKER: usize = 4;
 /// Cost of one task besides its frames: a hyperslab read call, a channel send.
 const TASK_OVERHEAD_SECONDS: f64 = 2e-4;
 
-/// What the probe measured.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What the probe measured; rank 0 sends it to the other ranks of a distributed run, which
+/// plan their own cores from it rather than probing again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     /// Frames probed: up to 3, the job's first, middle and last.
     pub frames_sampled: usize,
@@ -491,4 +492,79 @@ pub fn choose(profile: Profile, frames: usize, max_chunk: usize, c: &Constraints
         gpu: c.gpu.info.clone(),
         gpu_cost: c.gpu.cost.clone(),
     })
+}
+
+/// How a job is shared between the ranks of a distributed run, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Distribution {
+    /// Whole frames per task (false: ranges of each frame's walk blocks).
+    pub frames_mode: bool,
+    /// Frames per task in frames mode.
+    pub chunk_frames: usize,
+    /// Blocks per task in within-frame mode.
+    pub blocks_per_task: u64,
+    /// Predicted wall time in frames mode.
+    pub frames_seconds: f64,
+    /// Predicted wall time in within-frame mode.
+    pub within_frame_seconds: f64,
+    /// One sentence: the mode chosen, and why.
+    pub reason: String,
+}
+
+/// Rank 0's cost of one task handed out and its result taken back (encoding, reordering):
+/// tens of microseconds measured (README), taken larger for a network. The round trip's
+/// latency (milliseconds at the transport's polling) is not counted: each rank holds a
+/// second task while the first's result travels.
+const RANK_TASK_SECONDS: f64 = 1e-3;
+/// Tasks each rank should get in frames mode, so a slow rank takes fewer.
+const TASKS_PER_RANK: usize = 4;
+
+/// Chooses between handing out whole frames and sharing each frame's walks, for `frames`
+/// frames over ranks of `cores` cores each: the predicted time of each from the probe.
+/// Frames mode runs each rank's share with the best local shape, so its time is the
+/// slowest share; within-frame mode is one frame at a time on every core, plus a round
+/// trip per task and a barrier per round.
+pub fn distribute(profile: &Profile, frames: usize, max_chunk: usize, cores: &[usize]) -> Distribution {
+    let ranks = cores.len().max(1);
+    let most = cores.iter().copied().max().unwrap_or(1).max(1);
+    let total: usize = cores.iter().map(|&c| c.max(1)).sum::<usize>().max(1);
+    let share = frames.div_ceil(ranks).max(1);
+    // Several tasks per rank balance ranks of unequal speed; but with fewer frames than
+    // that takes to fill every core, each rank gets its share at once, so its local plan can
+    // share frames' walks between its threads (hybrid) instead of leaving cores idle.
+    let chunk = match share < TASKS_PER_RANK * most {
+        true => share,
+        false => frames.div_ceil(ranks * TASKS_PER_RANK).max(most),
+    }
+    .clamp(1, max_chunk.max(1));
+    let local = |c: usize, n: usize| {
+        (1..=c)
+            .flat_map(|w| (1..=c / w).map(move |t| (w, t)))
+            .map(|(w, t)| profile.candidate(n, w, t, max_chunk).predicted_seconds)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let tasks = frames.div_ceil(chunk);
+    let frames_seconds =
+        cores.iter().map(|&c| local(c.max(1), share)).fold(0.0, f64::max) + tasks.div_ceil(ranks) as f64 * RANK_TASK_SECONDS;
+    let blocks = profile.walks_per_frame.div_ceil(crate::walk::BLOCK) + profile.interior_per_frame.div_ceil(crate::walk::BLOCK);
+    // Tasks of at least a few blocks per thread of the largest rank, four per rank a round.
+    let blocks_per_task = (blocks.div_ceil((ranks * TASKS_PER_RANK) as u64)).max(4 * most as u64).min(8_192);
+    let per_frame_tasks = blocks.div_ceil(blocks_per_task.max(1)).max(1);
+    let walks_seconds =
+        profile.walks_per_frame as f64 * profile.seconds_per_walk + profile.interior_per_frame as f64 * profile.seconds_per_interior_sample;
+    let within_frame_seconds = frames as f64
+        * (profile.read_seconds_per_frame
+            + profile.body_seconds
+            + walks_seconds / total as f64
+            + per_frame_tasks.div_ceil(ranks as u64) as f64 * RANK_TASK_SECONDS);
+    let frames_mode = frames_seconds <= within_frame_seconds;
+    let reason = match frames_mode {
+        true => format!(
+            "frames mode over {ranks} ranks ({total} cores): {tasks} tasks of up to {chunk} frames, predicted {frames_seconds:.2} s against {within_frame_seconds:.2} s sharing each frame's walks"
+        ),
+        false => format!(
+            "within-frame mode over {ranks} ranks ({total} cores): {frames} frame(s) too few to share, each frame's blocks handed out {blocks_per_task} at a time, predicted {within_frame_seconds:.2} s against {frames_seconds:.2} s by whole frames"
+        ),
+    };
+    Distribution { frames_mode, chunk_frames: chunk, blocks_per_task, frames_seconds, within_frame_seconds, reason }
 }

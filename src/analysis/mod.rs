@@ -24,6 +24,7 @@ pub use sink::{End, Sink, Start};
 
 use crate::checkpoint::{self, Checkpoint, Resume};
 use crate::compute::FrameResult;
+use crate::distributed::{self, Coordinator, RankLog};
 use crate::error::{Error, Result};
 use crate::exec::{self, GpuTarget, Kind, WorkerLog};
 use crate::job::{Job, JobOptions};
@@ -31,7 +32,8 @@ use crate::output::summary::Summary;
 use crate::output::FrameReport;
 use crate::plan::{self, Candidate, Constraints, Plan};
 use crate::radii::Radii;
-use crate::trajectory::{OpenOptions, Trajectory};
+use crate::trajectory::{FrameInfo, OpenOptions, Trajectory};
+use crate::transport::Transport;
 use crate::verify::{self, Verification};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -90,8 +92,11 @@ pub struct Analysis {
 pub struct Completed {
     /// The plan that ran, or None when the checkpoint held every frame.
     pub plan: Option<Plan>,
-    /// Per worker, where each task of frames went and how long it took.
+    /// Per worker, where each task of frames went and how long it took; in a distributed
+    /// run, per rank.
     pub worker_tasks: Vec<WorkerLog>,
+    /// The ranks of a distributed run (host, cores, local shape, tasks); empty otherwise.
+    pub ranks: Vec<RankLog>,
     /// The comparison with the serial reference, when asked for.
     pub verification: Option<Verification>,
     /// Frames computed in this run.
@@ -228,7 +233,7 @@ impl Analysis {
 
     /// Profiles a few frames and chooses how to run every frame, without running them.
     pub fn plan(&self) -> Result<Plan> {
-        plan_job(&self.job, &self.options.execution, self.constraints())
+        plan_job(&self.job, &self.options.execution, self.constraints(), true)
     }
 
     /// Runs every candidate of `plan` on a sample of frames (four per core, at least two)
@@ -307,12 +312,34 @@ impl Analysis {
     /// fails before its first frame finishes no sink. A failed verification finishes the
     /// sinks and then fails with [`Error::Verification`].
     pub fn run(&self, sinks: &mut [&mut dyn Sink]) -> Result<Completed> {
+        self.run_on(sinks, None)
+    }
+
+    /// [`Analysis::run`] as rank 0 of a distributed job over `transport`: the other ranks
+    /// (each in [`Analysis::serve`] with the same options) compute with it, and this rank
+    /// alone opens the checkpoint, writes the sinks and reports. The frames and their bits
+    /// are those of [`Analysis::run`]; a rank that disagrees, fails or falls silent ends the
+    /// run with an [`Error::Rank`] naming it.
+    pub fn run_ranks(&self, transport: &dyn Transport, config: &distributed::Config, sinks: &mut [&mut dyn Sink]) -> Result<Completed> {
+        let mut coordinator = Coordinator::gather(transport, config, &self.job, self.constraints().cores)?;
+        let outcome = self.run_on(sinks, Some(&mut coordinator));
+        coordinator.stop();
+        outcome
+    }
+
+    /// Every rank but 0 of a distributed job: computes what rank 0 hands out until it says
+    /// stop. Nothing is written on this rank.
+    pub fn serve(&self, transport: &dyn Transport, config: &distributed::Config) -> Result<()> {
+        distributed::serve(transport, config, &self.job, &self.constraints())
+    }
+
+    fn run_on(&self, sinks: &mut [&mut dyn Sink], mut ranks: Option<&mut Coordinator>) -> Result<Completed> {
         let job = &self.job;
         let t = &job.trajectory;
         self.check_outputs(sinks)?;
         let (checkpoint, resume) = match &self.checkpoint {
             Some((path, fresh)) => {
-                let (cp, resume) = Checkpoint::open(path, &checkpoint::identity(job)?, *fresh)?;
+                let (cp, resume) = Checkpoint::open_with(path, &checkpoint::identity(job)?, *fresh, ranks.is_some())?;
                 (Some(cp), resume)
             }
             None => (None, Resume::default()),
@@ -324,15 +351,19 @@ impl Analysis {
         // after the stored frames before it are delivered.
         let (plan, planning_failed) = match todo.frames.is_empty() {
             true => (None, None),
-            false => match self.plan.clone().map_or_else(|| plan_job(&todo, &self.options.execution, self.constraints()), Ok) {
+            false => match self.plan.clone().map_or_else(|| plan_job(&todo, &self.options.execution, self.constraints(), ranks.is_none()), Ok) {
                 Ok(p) => (Some(p), None),
                 Err(e) if checkpoint.is_some() => (None, Some(e)),
                 Err(e) => return Err(e),
             },
         };
         let strategy = plan.as_ref().map(|p| exec::strategy(p.strategy, p.workers, p.threads, &self.gpu_target(p))).transpose()?;
+        let spread = match (ranks.as_deref_mut(), &plan) {
+            (Some(c), Some(p)) => format!("; {}", c.start(&todo, p, &self.constraints())?),
+            _ => String::new(),
+        };
         let headline = match (&plan, &planning_failed) {
-            (Some(p), _) => format!("plan: {} ({} x {}): {}", p.strategy.name(), p.workers, p.threads, p.reason),
+            (Some(p), _) => format!("plan: {} ({} x {}): {}{spread}", p.strategy.name(), p.workers, p.threads, p.reason),
             (None, Some(e)) => format!("plan: failed: {e}"),
             (None, None) => "plan: none: every selected frame is in the checkpoint".into(),
         };
@@ -364,13 +395,16 @@ impl Analysis {
         };
         let mut computed = 0usize;
         let mut sink_failed = false;
-        let outcome = match (&strategy, &plan) {
-            (Some(s), Some(p)) => s.run(&todo, p.chunk_frames, &mut |info, result| {
-                let step = delivery.computed(info.index, result);
-                sink_failed = step.is_err();
-                computed += usize::from(step.is_ok());
-                step
-            }),
+        let mut sink = |info: &FrameInfo, result| {
+            let step = delivery.computed(info.index, result);
+            sink_failed = step.is_err();
+            computed += usize::from(step.is_ok());
+            step
+        };
+        let constraints = self.constraints();
+        let outcome = match (&strategy, &plan, ranks.as_deref_mut()) {
+            (_, Some(p), Some(c)) => c.run(&todo, p, &constraints, &mut sink),
+            (Some(s), Some(p), None) => s.run(&todo, p.chunk_frames, &mut sink),
             _ => planning_failed.map_or(Ok(vec![]), Err),
         };
         // After a failure, the stored frames before the failed one are still delivered.
@@ -395,6 +429,11 @@ impl Analysis {
         let mut plan_json = serde_json::to_value(&plan).expect("a plan serialises");
         if let (Ok(_), false) = (&outcome, plan_json.is_null()) {
             plan_json["worker_tasks"] = json!(worker_tasks);
+        }
+        let rank_logs = ranks.as_ref().map_or(vec![], |c| c.ranks().to_vec());
+        if let (Some(c), false) = (&ranks, plan_json.is_null()) {
+            plan_json["ranks"] = json!(rank_logs);
+            plan_json["distribution"] = json!(c.distribution());
         }
         footer.insert("plan".into(), plan_json);
         if let Some(v) = &verification {
@@ -429,6 +468,7 @@ impl Analysis {
         Ok(Completed {
             plan,
             worker_tasks,
+            ranks: rank_logs,
             verification,
             frames_computed: computed,
             frames_from_checkpoint: written - computed,
@@ -439,12 +479,14 @@ impl Analysis {
 }
 
 /// Profiles the job and chooses a plan, looking at the GPU when asked for or, under `auto`,
-/// when the run is long enough for it to matter.
-fn plan_job(job: &Job, e: &Execution, mut c: Constraints) -> Result<Plan> {
+/// when the run is long enough for it to matter; never for a distributed run (`gpu`
+/// false), whose ranks plan their own CPUs.
+fn plan_job(job: &Job, e: &Execution, mut c: Constraints, gpu: bool) -> Result<Plan> {
     let profile = plan::profile(job, c.cores)?;
     let choose = |c: &Constraints| plan::choose(profile.clone(), job.frames.len(), job.max_chunk_frames(), c);
     let adapter = e.gpu_adapter.as_deref();
     match e.strategy {
+        _ if !gpu => {}
         Some(Kind::Gpu) => c.gpu = exec::gpu::option(job, adapter, true),
         None if e.workers.is_none_or(|w| w == 1) && e.threads.is_none_or(|t| t == 1) => {
             let cpu = choose(&c)?;

@@ -11,7 +11,7 @@ macro_rules! say {
 pub(crate) use say;
 
 mod run;
-pub use run::run;
+pub use run::{run, serve};
 
 /// SIGINT and SIGTERM ask the run to stop: the frames finished are written and committed,
 /// and the process exits with 128 + the signal (130, 143) as shells expect. A second signal

@@ -4,14 +4,17 @@
 use super::{Format, RunArgs};
 use anyhow::{bail, Result};
 use trajwalk::analysis::{End, Sink, Start};
+use trajwalk::distributed::Config;
 use trajwalk::output::h5::H5Results;
 use trajwalk::output::staged::Destination;
 use trajwalk::output::write_back::WriteBack;
 use trajwalk::output::{FrameReport, Report, Style};
 use trajwalk::plot::Plot;
 use trajwalk::progress::{self, Progress};
+use trajwalk::transport::{Message, Transport};
 
-pub fn run(args: &RunArgs, interrupt: &super::Interrupt) -> Result<()> {
+/// `trajwalk run`, alone or, with `ranks`, as rank 0 of a distributed job.
+pub fn run(args: &RunArgs, interrupt: &super::Interrupt, ranks: Option<&dyn Transport>) -> Result<()> {
     let format = args.format();
     if format == Format::H5 && args.out.is_none() {
         bail!("--format h5 writes a file: give --out FILE.h5");
@@ -47,13 +50,31 @@ pub fn run(args: &RunArgs, interrupt: &super::Interrupt) -> Result<()> {
     sinks.extend(plot.as_mut().map(|s| s as &mut dyn Sink));
     sinks.extend(write_back.as_mut().map(|s| s as &mut dyn Sink));
     sinks.push(&mut console);
-    let outcome = analysis.run(&mut sinks);
+    let outcome = match ranks {
+        Some(t) => analysis.run_ranks(t, &Config::default(), &mut sinks),
+        None => analysis.run(&mut sinks),
+    };
     if let (Some(w), false) = (&write_back, args.quiet) {
         if w.datasets() > 0 {
             say!("wrote {} observable datasets of {} frames into {}", w.datasets(), w.frames(), analysis.job().trajectory.path.display());
         }
     }
     outcome?;
+    Ok(())
+}
+
+/// Every rank but 0 of `mpirun trajwalk run ...`: the same options prepare the same job,
+/// and the rank computes what rank 0 hands out; it writes nothing. A rank that cannot
+/// prepare the job tells rank 0 why, so the job ends with the reason.
+pub fn serve(args: &RunArgs, t: &dyn Transport) -> Result<()> {
+    let analysis = match args.analysis() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = t.send(0, &Message::Failed(format!("{e:#}")));
+            return Err(e);
+        }
+    };
+    analysis.serve(t, &Config::default())?;
     Ok(())
 }
 
