@@ -351,11 +351,13 @@ impl Analysis {
         // after the stored frames before it are delivered.
         let (plan, planning_failed) = match todo.frames.is_empty() {
             true => (None, None),
-            false => match self.plan.clone().map_or_else(|| plan_job(&todo, &self.options.execution, self.constraints(), ranks.is_none()), Ok) {
-                Ok(p) => (Some(p), None),
-                Err(e) if checkpoint.is_some() => (None, Some(e)),
-                Err(e) => return Err(e),
-            },
+            false => {
+                match self.plan.clone().map_or_else(|| plan_job(&todo, &self.options.execution, self.constraints(), ranks.is_none()), Ok) {
+                    Ok(p) => (Some(p), None),
+                    Err(e) if checkpoint.is_some() => (None, Some(e)),
+                    Err(e) => return Err(e),
+                }
+            }
         };
         let strategy = plan.as_ref().map(|p| exec::strategy(p.strategy, p.workers, p.threads, &self.gpu_target(p))).transpose()?;
         let spread = match (ranks.as_deref_mut(), &plan) {
