@@ -489,3 +489,32 @@ fn an_mmcif_that_would_crash_chemfiles_is_refused() {
     let atoms: Vec<_> = t.topology.atoms.iter().map(|a| (a.name.as_str(), a.element, a.resname.as_str(), a.chain.as_str())).collect();
     assert_eq!(atoms, [("N", Some("N"), "LIG", "A"), ("C", Some("C"), "LIG", "A")]);
 }
+
+/// `--start/--stop/--step` and `--frames` on chemfiles' formats and on a chain of them:
+/// the frames asked for, in the order asked, each with the bits it has in a run of every
+/// frame (a frame's random streams are keyed by its index, and the readers seek).
+#[test]
+fn frame_slices_and_lists_seek_to_the_frames_of_a_full_run() {
+    let (Some(top), Some(xtc), Some(trr)) = (mda("test_topology.pdb"), mda("test.xtc"), mda("test.trr")) else { return };
+    let job = |frames| JobOptions { sampling: sampling(2000), unwrap: false, frames, ..Default::default() };
+    for inputs in [vec![xtc.clone()], vec![trr.clone()], vec![xtc.clone(), trr.clone()]] {
+        let all = run(&inputs, with_topology(Some(&top)), job(FrameSelection::default()));
+        assert_eq!(all.len(), 5 * inputs.len());
+        let n = all.len();
+        let picks = [
+            (FrameSelection::Slice { start: Some(1), stop: None, step: 2 }, (1..n).step_by(2).collect::<Vec<_>>()),
+            (FrameSelection::Slice { start: Some(3), stop: Some(n as i64 - 1), step: 1 }, (3..n - 1).collect()),
+            (FrameSelection::List(vec![n - 1, 0, 2]), vec![n - 1, 0, 2]),
+        ];
+        for (selection, expected) in picks {
+            let some = run(&inputs, with_topology(Some(&top)), job(selection.clone()));
+            let indices: Vec<usize> = some.iter().map(|(i, _)| *i).collect();
+            let mut sorted = expected.clone();
+            sorted.sort_unstable();
+            assert!(indices == expected || indices == sorted, "{inputs:?} {selection:?}: frames {indices:?}, expected {expected:?}");
+            for (i, r) in &some {
+                assert_eq!(bits(r), bits(&all[*i].1), "{inputs:?} {selection:?}: frame {i}");
+            }
+        }
+    }
+}
