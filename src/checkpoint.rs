@@ -328,26 +328,46 @@ pub(crate) fn encode(r: &FrameResult) -> Vec<u8> {
     b
 }
 
-/// Reads the words `encode` wrote, failing on a short blob.
-struct Words<'a>(&'a [u8]);
+/// Reads the words `encode` wrote, failing on a short blob; the transport's messages
+/// (which carry frame results in this encoding) read their other fields with it too.
+pub(crate) struct Words<'a>(pub(crate) &'a [u8]);
 
 impl Words<'_> {
-    fn word(&mut self) -> Option<u64> {
+    pub(crate) fn word(&mut self) -> Option<u64> {
         let (head, rest) = self.0.split_first_chunk::<8>()?;
         self.0 = rest;
         Some(u64::from_le_bytes(*head))
     }
-    fn f64(&mut self) -> Option<f64> {
+    pub(crate) fn f64(&mut self) -> Option<f64> {
         self.word().map(f64::from_bits)
     }
-    fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
+    pub(crate) fn f64s(&mut self, n: usize) -> Option<Vec<f64>> {
         (0..n).map(|_| self.f64()).collect()
     }
-    fn bytes(&mut self, n: usize) -> Option<&[u8]> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Option<&[u8]> {
         let data = self.0;
         let (head, rest) = (data.len() >= n).then(|| data.split_at(n))?;
         self.0 = rest;
         Some(head)
+    }
+    /// Bytes after a word giving their count.
+    pub(crate) fn counted(&mut self) -> Option<&[u8]> {
+        let n = usize::try_from(self.word()?).ok()?;
+        self.bytes(n)
+    }
+    pub(crate) fn text(&mut self) -> Option<String> {
+        String::from_utf8(self.counted()?.to_vec()).ok()
+    }
+    pub(crate) fn maybe(&mut self) -> Option<Option<String>> {
+        match self.word()? {
+            0 => Some(None),
+            1 => self.text().map(Some),
+            _ => None,
+        }
+    }
+    pub(crate) fn count(&mut self, each: usize) -> Option<usize> {
+        let n = usize::try_from(self.word()?).ok()?;
+        (n.checked_mul(each)? <= self.0.len()).then_some(n)
     }
 }
 

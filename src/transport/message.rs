@@ -2,7 +2,7 @@
 //! travel in the checkpoint's encoding and tallies as their f64 bits, so what rank 0
 //! receives is what the rank computed, bit for bit.
 
-use crate::checkpoint;
+use crate::checkpoint::{self, Words};
 use crate::compute::FrameResult;
 
 /// One message between rank 0 and another rank.
@@ -144,40 +144,6 @@ impl Out {
     }
 }
 
-struct In<'a>(&'a [u8]);
-
-impl In<'_> {
-    fn word(&mut self) -> Option<u64> {
-        let (head, rest) = self.0.split_first_chunk::<8>()?;
-        self.0 = rest;
-        Some(u64::from_le_bytes(*head))
-    }
-    fn f64(&mut self) -> Option<f64> {
-        self.word().map(f64::from_bits)
-    }
-    fn bytes(&mut self) -> Option<&[u8]> {
-        let n = usize::try_from(self.word()?).ok()?;
-        let data = self.0;
-        let (head, rest) = (data.len() >= n).then(|| data.split_at(n))?;
-        self.0 = rest;
-        Some(head)
-    }
-    fn text(&mut self) -> Option<String> {
-        String::from_utf8(self.bytes()?.to_vec()).ok()
-    }
-    fn maybe(&mut self) -> Option<Option<String>> {
-        match self.word()? {
-            0 => Some(None),
-            1 => self.text().map(Some),
-            _ => None,
-        }
-    }
-    fn count(&mut self, each: usize) -> Option<usize> {
-        let n = usize::try_from(self.word()?).ok()?;
-        (n.checked_mul(each)? <= self.0.len()).then_some(n)
-    }
-}
-
 impl Message {
     /// The message as bytes: a tag byte, then its fields.
     pub fn encode(&self) -> Vec<u8> {
@@ -251,7 +217,7 @@ impl Message {
     /// data, an unknown tag), which the receiver reports as a fault of the sender.
     pub fn decode(bytes: &[u8]) -> Option<Message> {
         let (&tag, rest) = bytes.split_first()?;
-        let mut i = In(rest);
+        let mut i = Words(rest);
         let m = match tag {
             HELLO => {
                 let (build, job) = (i.text()?, i.text()?);
@@ -282,7 +248,7 @@ impl Message {
                 let mut results = Vec::with_capacity(n);
                 for _ in 0..n {
                     let frame = i.word()?;
-                    let mut r = checkpoint::decode(i.bytes()?)?;
+                    let mut r = checkpoint::decode(i.counted()?)?;
                     let w = i.count(8)?;
                     r.warnings = (0..w).map(|_| i.text()).collect::<Option<_>>()?;
                     results.push((frame, r));
