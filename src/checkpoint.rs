@@ -307,25 +307,52 @@ fn differences(stored: &Identity, wanted: &Identity) -> Vec<String> {
 /// A result as little-endian words: every f64 by its bits, so a loaded result is the
 /// computed one bit for bit (NaN included, which JSON could not carry).
 pub(crate) fn encode(r: &FrameResult) -> Vec<u8> {
-    let mut b = Vec::with_capacity(64 + r.estimates.len() * 64);
+    let mut b = Out(Vec::with_capacity(64 + r.estimates.len() * 64));
     for v in [r.walks, r.interior_samples, r.hits, r.steps, u64::from(r.converged)] {
-        b.extend(v.to_le_bytes());
+        b.word(v);
     }
     let l = &r.launch;
     for v in [l.center[0], l.center[1], l.center[2], l.radius, l.enclosing_radius, l.skin_thickness, r.seconds] {
-        b.extend(v.to_bits().to_le_bytes());
+        b.f64(v);
     }
-    b.extend((r.estimates.len() as u64).to_le_bytes());
+    b.word(r.estimates.len() as u64);
     for e in &r.estimates {
-        let name = e.quantity.name().as_bytes();
-        b.extend((name.len() as u64).to_le_bytes());
-        b.extend(name);
-        b.extend((e.value.len() as u64).to_le_bytes());
-        for v in e.value.iter().chain(&e.std) {
-            b.extend(v.to_bits().to_le_bytes());
+        b.counted(e.quantity.name().as_bytes()).word(e.value.len() as u64);
+        for &v in e.value.iter().chain(&e.std) {
+            b.f64(v);
         }
     }
-    b
+    b.0
+}
+
+/// Writes what [`Words`] reads: little-endian words, f64s by their bits, and bytes after
+/// their count; the transport's messages are written with it too.
+#[derive(Default)]
+pub(crate) struct Out(pub(crate) Vec<u8>);
+
+impl Out {
+    pub(crate) fn word(&mut self, v: u64) -> &mut Self {
+        self.0.extend(v.to_le_bytes());
+        self
+    }
+    pub(crate) fn f64(&mut self, v: f64) -> &mut Self {
+        self.word(v.to_bits())
+    }
+    /// Bytes after a word giving their count.
+    pub(crate) fn counted(&mut self, b: &[u8]) -> &mut Self {
+        self.word(b.len() as u64);
+        self.0.extend(b);
+        self
+    }
+    pub(crate) fn text(&mut self, s: &str) -> &mut Self {
+        self.counted(s.as_bytes())
+    }
+    pub(crate) fn maybe(&mut self, s: &Option<String>) -> &mut Self {
+        match s {
+            Some(s) => self.word(1).text(s),
+            None => self.word(0),
+        }
+    }
 }
 
 /// Reads the words `encode` wrote, failing on a short blob; the transport's messages

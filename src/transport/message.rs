@@ -2,7 +2,7 @@
 //! travel in the checkpoint's encoding and tallies as their f64 bits, so what rank 0
 //! receives is what the rank computed, bit for bit.
 
-use crate::checkpoint::{self, Words};
+use crate::checkpoint::{self, Out, Words};
 use crate::compute::FrameResult;
 
 /// One message between rank 0 and another rank.
@@ -116,34 +116,6 @@ const FAILED: u8 = 10;
 const HEARTBEAT: u8 = 11;
 const STOP: u8 = 12;
 
-/// Little-endian words and length-prefixed bytes.
-#[derive(Default)]
-struct Out(Vec<u8>);
-
-impl Out {
-    fn word(&mut self, v: u64) -> &mut Self {
-        self.0.extend(v.to_le_bytes());
-        self
-    }
-    fn f64(&mut self, v: f64) -> &mut Self {
-        self.word(v.to_bits())
-    }
-    fn bytes(&mut self, b: &[u8]) -> &mut Self {
-        self.word(b.len() as u64);
-        self.0.extend(b);
-        self
-    }
-    fn text(&mut self, s: &str) -> &mut Self {
-        self.bytes(s.as_bytes())
-    }
-    fn maybe(&mut self, s: &Option<String>) -> &mut Self {
-        match s {
-            Some(s) => self.word(1).text(s),
-            None => self.word(0),
-        }
-    }
-}
-
 impl Message {
     /// The message as bytes: a tag byte, then its fields.
     pub fn encode(&self) -> Vec<u8> {
@@ -184,7 +156,7 @@ impl Message {
             Message::FramesDone { task, results, error, seconds } => {
                 o.word(*task).word(results.len() as u64);
                 for (frame, r) in results {
-                    o.word(*frame).bytes(&checkpoint::encode(r)).word(r.warnings.len() as u64);
+                    o.word(*frame).counted(&checkpoint::encode(r)).word(r.warnings.len() as u64);
                     for w in &r.warnings {
                         o.text(w);
                     }
