@@ -20,14 +20,21 @@
 //! Faults: a failing frame is reported as one machine reports it, after the frames before
 //! it; a rank that fails says so and ends the job with its name; a rank that says nothing
 //! for [`Config::timeout`] (each rank says something every [`Config::heartbeat`]) is taken
-//! for dead and ends the job, so no fault leaves the job waiting.
+//! for dead and ends the job, so no fault leaves the job waiting. A panic in a rank's
+//! compute thread is that rank's failure at once (under MPI the panic hook aborts the job
+//! before that, whichever thread panicked).
+//!
+//! A job on GPUs (`--strategy gpu`, never under `auto`) runs whole frames on every rank's
+//! own GPU; the hellos name each rank's adapter and driver, and rank 0 refuses a rank on
+//! another one or none, as the GPU's f32 bits are the same only on the same device and
+//! driver.
 
 use crate::body::Body;
 use crate::compute::{FrameResult, FrameRun};
 use crate::error::{Error, Result};
-use crate::exec::{self, Strategy, TaskLog, WorkerLog};
+use crate::exec::{self, GpuTarget, Kind, Strategy, TaskLog, WorkerLog};
 use crate::job::Job;
-use crate::plan::{self, Constraints, Distribution, Plan, Profile};
+use crate::plan::{self, Constraints, Distribution, GpuCost, GpuOption, Plan, Profile};
 use crate::pool::Pool;
 use crate::trajectory::{FrameInfo, FrameReader};
 use crate::transport::{Description, Hello, Message, Transport};
@@ -41,25 +48,54 @@ use std::time::{Duration, Instant};
 /// How long ranks wait for each other.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Silence after which a rank is taken for dead.
+    /// Silence after which a rank is taken for dead; also how long rank 0 waits for the
+    /// others' hellos (they only open the input first, as rank 0 did).
     pub timeout: Duration,
-    /// Silence allowed before the job starts: rank 0 opens the checkpoint and profiles
-    /// frames while the others wait for its description.
+    /// How long the other ranks wait, after their hello, for rank 0's description of the
+    /// job: meanwhile rank 0 opens the checkpoint and profiles frames, and says nothing.
+    /// Rank 0 counts a rank's silence from the moment it sent it the description.
     pub startup_timeout: Duration,
     /// A rank with nothing else to say says this often that it lives.
     pub heartbeat: Duration,
+    /// A panic to inject, for the tests of what a panic does; None in every other run.
+    pub fault: Option<Fault>,
 }
 
 impl Default for Config {
-    /// A minute of silence, ten before the start, a heartbeat a second; `TRAJWALK_RANK_TIMEOUT`
-    /// (seconds) sets the first, for a cluster whose nodes stall longer.
+    /// A minute of silence, ten for the description, a heartbeat a second;
+    /// `TRAJWALK_RANK_TIMEOUT` (seconds) sets the first, for a cluster whose nodes stall
+    /// longer. `TRAJWALK_FAULT` sets [`Config::fault`].
     fn default() -> Config {
         let timeout = std::env::var("TRAJWALK_RANK_TIMEOUT").ok().and_then(|s| s.parse::<f64>().ok()).filter(|&s| s > 0.0).unwrap_or(60.0);
         Config {
             timeout: Duration::from_secs_f64(timeout),
             startup_timeout: Duration::from_secs_f64(timeout.max(600.0)),
             heartbeat: Duration::from_secs(1),
+            fault: std::env::var("TRAJWALK_FAULT").ok().and_then(|s| Fault::parse(&s)),
         }
+    }
+}
+
+/// A deliberate panic, so the tests can check that a panicking rank ends the whole job
+/// (under MPI, through the panic hook's `MPI_Abort`): rank `rank` panics as it starts its
+/// `task`-th task (counted from 1; rank 0's own compute thread counts too). Only a run
+/// given `TRAJWALK_FAULT=panic:rank=R:task=K` (or a test's [`Config`]) has one; the task
+/// rather than a frame, since which rank gets which frame depends on timing, while every
+/// rank is handed its first two tasks at the start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// The rank that panics.
+    pub rank: usize,
+    /// The task, counted from 1, it panics at.
+    pub task: usize,
+}
+
+impl Fault {
+    /// `panic:rank=R:task=K`; None for anything else.
+    pub fn parse(s: &str) -> Option<Fault> {
+        let rest = s.strip_prefix("panic:rank=")?;
+        let (rank, task) = rest.split_once(":task=")?;
+        Some(Fault { rank: rank.parse().ok()?, task: task.parse().ok().filter(|&k| k > 0)? })
     }
 }
 
@@ -131,16 +167,27 @@ pub struct RankLog {
     pub workers: usize,
     /// Threads per frame on it.
     pub threads: usize,
+    /// Its GPU's adapter and driver ([`crate::gpu::identity`]) in a job on GPUs; None on CPUs.
+    pub gpu: Option<String>,
     /// Its finished tasks, in the order it finished them: for blocks tasks, `first_frame` is
     /// the frame and `frames` the blocks.
     pub tasks: Vec<TaskLog>,
 }
 
-/// The local shape a rank runs its tasks with: the planner's best for a chunk on its cores.
-fn local_plan(profile: &Profile, chunk_frames: usize, max_chunk: usize, constraints: &Constraints) -> Result<Plan> {
+/// The local shape a rank runs its tasks with: the planner's best for a chunk on its cores,
+/// or its GPU (`gpu`, rank 0's measure of the device every rank has) for a job on GPUs.
+fn local_plan(profile: &Profile, chunk_frames: usize, max_chunk: usize, constraints: &Constraints, gpu: Option<&GpuCost>) -> Result<Plan> {
     let mut profile = profile.clone();
     profile.cores = constraints.cores.max(1);
-    plan::choose(profile, chunk_frames.max(1), max_chunk, constraints)
+    let mut c = constraints.clone();
+    c.gpu = GpuOption { info: None, cost: gpu.cloned(), note: None };
+    plan::choose(profile, chunk_frames.max(1), max_chunk, &c)
+}
+
+/// The GPU this rank would walk on in a job on GPUs (`--strategy gpu`, the only way a
+/// distributed job uses them): its identity or why it has none; None for a job on CPUs.
+fn gpu_of(constraints: &Constraints, gpu: &GpuTarget) -> Option<std::result::Result<String, String>> {
+    (constraints.strategy == Some(Kind::Gpu)).then(|| crate::gpu::identity(gpu.adapter.as_deref()).map_err(|e| e.to_string()))
 }
 
 /// A rank's compute: frames tasks with its local strategy, blocks tasks on its pool.
@@ -154,25 +201,35 @@ struct Engine<'a> {
     pool: Option<Pool>,
     reader: Option<Box<dyn FrameReader>>,
     body: Option<(usize, FrameInfo, Body)>,
+    /// The panic to inject when the task count reaches it (tests only).
+    fault: Option<usize>,
+    tasks: usize,
 }
 
 impl<'a> Engine<'a> {
-    fn new(job: &'a Job, local: &Plan, cores: usize) -> Result<Engine<'a>> {
+    fn new(job: &'a Job, local: &Plan, cores: usize, rank: usize, config: &Config, gpu: &GpuTarget) -> Result<Engine<'a>> {
+        let gpu = GpuTarget { adapter: gpu.adapter.clone(), items_per_batch: local.gpu_cost.as_ref().map(|c| c.items_per_batch) };
         Ok(Engine {
             job,
             sub: job.clone(),
-            strategy: exec::strategy(local.strategy, local.workers, local.threads, &Default::default())?,
+            strategy: exec::strategy(local.strategy, local.workers, local.threads, &gpu)?,
             chunk_frames: local.chunk_frames,
             threads: cores.max(1),
             pool: None,
             reader: None,
             body: None,
+            fault: config.fault.filter(|f| f.rank == rank).map(|f| f.task),
+            tasks: 0,
         })
     }
 
     /// Runs one task and says how it went.
     fn task(&mut self, task: Message) -> Message {
         let started = Instant::now();
+        self.tasks += 1;
+        if self.fault == Some(self.tasks) {
+            panic!("TRAJWALK_FAULT: a panic injected at task {} of this rank, as asked", self.tasks);
+        }
         match task {
             Message::Frames { task, frames } => {
                 self.sub.frames = frames.iter().map(|&f| f as usize).collect();
@@ -238,29 +295,49 @@ fn read_body(job: &Job, reader: &mut Option<Box<dyn FrameReader>>, frame: usize)
     Ok((f.info, body))
 }
 
-/// Runs the tasks that come on `tasks` until it closes, answering each on `done`.
+/// Runs the tasks that come on `tasks` until it closes, answering each on `done`. A panic
+/// is answered as the rank's failure, so the job ends with its message at once instead of
+/// the rank's silence after a timeout (under MPI the panic hook aborts the job first).
 fn compute_thread(mut engine: Engine, tasks: Receiver<Message>, done: Sender<Message>) {
     for task in tasks {
-        if done.send(engine.task(task)).is_err() {
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.task(task))).unwrap_or_else(|panic| {
+            let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+            Message::Failed(format!("its compute thread panicked: {}", what.unwrap_or_else(|| "(no message)".into())))
+        });
+        let failed = matches!(answer, Message::Failed(_));
+        if done.send(answer).is_err() || failed {
             break;
         }
     }
 }
 
 /// The other side of every rank but 0: say hello, take the description, then run tasks
-/// until rank 0 says stop. `constraints` are the rank's own (its cores, the user's shape).
-pub fn serve(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constraints) -> Result<()> {
-    let outcome = serve_job(t, config, job, constraints);
+/// until rank 0 says stop. `constraints` are the rank's own (its cores, the user's shape),
+/// `gpu` the adapter it would use.
+pub fn serve(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constraints, gpu: &GpuTarget) -> Result<()> {
+    let outcome = serve_job(t, config, job, constraints, gpu);
     if let Err(e) = &outcome {
-        // Rank 0 hears why before this rank goes (it may not be listening any more).
-        let _ = t.send(0, &Message::Failed(e.to_string()));
+        // Rank 0 hears why before this rank goes (it may not be listening any more), and
+        // names this rank itself.
+        let why = match e {
+            Error::Rank { rank, message, .. } if *rank == t.rank() => message.clone(),
+            e => e.to_string(),
+        };
+        let _ = t.send(0, &Message::Failed(why));
     }
     outcome
 }
 
-fn serve_job(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constraints) -> Result<()> {
+fn serve_job(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constraints, gpu: &GpuTarget) -> Result<()> {
     let me = t.rank();
-    let hello = Hello { build: build_id(), job: job_digest(job)?, selftest: selftest(), host: t.host(), cores: constraints.cores as u64 };
+    let hello = Hello {
+        build: build_id(),
+        job: job_digest(job)?,
+        selftest: selftest(),
+        host: t.host(),
+        cores: constraints.cores as u64,
+        gpu: gpu_of(constraints, gpu),
+    };
     t.send(0, &Message::Hello(hello))?;
     let silent = |d: Duration| Error::Rank {
         rank: 0,
@@ -279,10 +356,11 @@ fn serve_job(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constr
         host: String::new(),
         message: format!("sent a profile that does not read: {e}"),
     })?;
-    let local = local_plan(&profile, description.chunk_frames as usize, job.max_chunk_frames(), constraints)?;
+    let local =
+        local_plan(&profile, description.chunk_frames as usize, job.max_chunk_frames(), constraints, description.gpu_cost.as_ref())?;
     let joined = Message::Joined { strategy: local.strategy.name().into(), workers: local.workers as u64, threads: local.threads as u64 };
     t.send(0, &joined)?;
-    let engine = Engine::new(job, &local, constraints.cores)?;
+    let engine = Engine::new(job, &local, constraints.cores, me, config, gpu)?;
     let (task_tx, task_rx) = channel();
     let (done_tx, done_rx) = channel();
     std::thread::scope(|scope| {
@@ -294,6 +372,7 @@ fn serve_job(t: &dyn Transport, config: &Config, job: &Job, constraints: &Constr
             let (mut heard, mut said) = (Instant::now(), Instant::now());
             loop {
                 match done_rx.try_recv() {
+                    Ok(Message::Failed(why)) => return Err(Error::Rank { rank: me, host: t.host(), message: why }),
                     Ok(done) => {
                         t.send(0, &done)?;
                         said = Instant::now();
@@ -346,13 +425,30 @@ pub(crate) struct Coordinator<'t> {
 }
 
 impl<'t> Coordinator<'t> {
-    /// Waits for every rank's hello and refuses the job when one differs from rank 0's.
-    pub(crate) fn gather(t: &'t dyn Transport, config: &Config, job: &Job, cores: usize) -> Result<Coordinator<'t>> {
+    /// Waits for every rank's hello and refuses the job when one differs from rank 0's: for
+    /// a job on GPUs, also a rank without one or on another model or driver, whose f32
+    /// walks would give other bits.
+    pub(crate) fn gather(
+        t: &'t dyn Transport,
+        config: &Config,
+        job: &Job,
+        constraints: &Constraints,
+        gpu: &GpuTarget,
+    ) -> Result<Coordinator<'t>> {
         let n = t.size();
-        let mine = Hello { build: build_id(), job: job_digest(job)?, selftest: selftest(), host: t.host(), cores: cores as u64 };
+        let cores = constraints.cores;
+        let mine = Hello {
+            build: build_id(),
+            job: job_digest(job)?,
+            selftest: selftest(),
+            host: t.host(),
+            cores: cores as u64,
+            gpu: gpu_of(constraints, gpu),
+        };
         let mut ranks: Vec<RankLog> = (0..n).map(|rank| RankLog { rank, ..Default::default() }).collect();
         ranks[0].host = mine.host.clone();
         ranks[0].cores = cores;
+        ranks[0].gpu = mine.gpu.clone().and_then(|g| g.ok());
         let now = Instant::now();
         let mut c =
             Coordinator { t, config: config.clone(), ranks, heard: vec![now; n], said: vec![now; n], distribution: None, stopped: false };
@@ -380,6 +476,7 @@ impl<'t> Coordinator<'t> {
                         waiting.retain(|&r| r != from);
                         c.ranks[from].host = h.host.clone();
                         c.ranks[from].cores = h.cores as usize;
+                        c.ranks[from].gpu = h.gpu.clone().and_then(|g| g.ok());
                         c.heard[from] = Instant::now();
                         let why = if h.build != mine.build {
                             Some(format!("runs another build ({}) than rank 0 ({})", h.build, mine.build))
@@ -388,6 +485,18 @@ impl<'t> Coordinator<'t> {
                         } else if h.selftest != mine.selftest {
                             let k = h.selftest.iter().zip(&mine.selftest).position(|(a, b)| a != b).unwrap_or(0);
                             Some(format!("computes other bits than rank 0 for floating-point function {k} of the self-test (another libm), so its numbers would differ"))
+                        } else if !matches!(mine.gpu, Some(Ok(_))) {
+                            // Rank 0 without a GPU fails as one process does, when it plans.
+                            None
+                        } else if let Some(Err(why)) = &h.gpu {
+                            Some(format!("has no GPU to walk on, which --strategy gpu asks of every rank ({why})"))
+                        } else if h.gpu != mine.gpu {
+                            let name = |g: &Option<std::result::Result<String, String>>| g.clone().and_then(|g| g.ok()).unwrap_or_default();
+                            Some(format!(
+                                "walks on {} but rank 0 on {}: the GPU's bits depend on the device and its driver, so every rank needs the same",
+                                name(&h.gpu),
+                                name(&mine.gpu)
+                            ))
                         } else {
                             None
                         };
@@ -415,17 +524,22 @@ impl<'t> Coordinator<'t> {
     /// Decides how the job is shared and tells every rank; returns the plan's sentence.
     pub(crate) fn start(&mut self, job: &Job, plan: &Plan, constraints: &Constraints) -> Result<String> {
         let cores: Vec<usize> = self.ranks.iter().map(|r| r.cores.max(1)).collect();
-        let d = plan::distribute(&plan.profile, job.frames.len(), job.max_chunk_frames(), &cores);
-        let local = local_plan(&plan.profile, d.chunk_frames, job.max_chunk_frames(), constraints)?;
+        let gpu_cost = plan.gpu_cost.clone().filter(|_| plan.strategy == Kind::Gpu);
+        let d = plan::distribute(&plan.profile, job.frames.len(), job.max_chunk_frames(), &cores, gpu_cost.as_ref());
+        let local = local_plan(&plan.profile, d.chunk_frames, job.max_chunk_frames(), constraints, gpu_cost.as_ref())?;
         let r0 = &mut self.ranks[0];
         (r0.strategy, r0.workers, r0.threads) = (local.strategy.name().into(), local.workers, local.threads);
         let description = Description {
             frames_mode: d.frames_mode,
             chunk_frames: d.chunk_frames as u64,
             profile: serde_json::to_string(&plan.profile).expect("a profile serialises"),
+            gpu_cost,
         };
         for r in 1..self.ranks.len() {
             self.send(r, &Message::Description(description.clone()))?;
+            // Silent since its hello by the protocol, while this rank planned (for longer
+            // than the timeout, on a large job): its silence counts from now.
+            self.heard[r] = Instant::now();
         }
         let reason = d.reason.clone();
         self.distribution = Some(d);
@@ -458,10 +572,18 @@ impl<'t> Coordinator<'t> {
 
     /// Runs every frame of `job`, rank 0's share on a thread of its own, handing `sink` the
     /// results in frame order; after a failure, the frames before it are still handed on.
-    pub(crate) fn run(&mut self, job: &Job, plan: &Plan, constraints: &Constraints, sink: &mut exec::Sink) -> Result<Vec<WorkerLog>> {
+    pub(crate) fn run(
+        &mut self,
+        job: &Job,
+        plan: &Plan,
+        constraints: &Constraints,
+        gpu: &GpuTarget,
+        sink: &mut exec::Sink,
+    ) -> Result<Vec<WorkerLog>> {
         let d = self.distribution.clone().expect("started before it runs");
-        let local = local_plan(&plan.profile, d.chunk_frames, job.max_chunk_frames(), constraints)?;
-        let engine = Engine::new(job, &local, constraints.cores)?;
+        let gpu_cost = plan.gpu_cost.as_ref().filter(|_| plan.strategy == Kind::Gpu);
+        let local = local_plan(&plan.profile, d.chunk_frames, job.max_chunk_frames(), constraints, gpu_cost)?;
+        let engine = Engine::new(job, &local, constraints.cores, 0, &self.config, gpu)?;
         let (task_tx, task_rx) = channel();
         let (done_tx, done_rx) = channel();
         let outcome = std::thread::scope(|scope| {
@@ -522,22 +644,27 @@ impl Round<'_, '_> {
 
     fn give(&mut self, rank: usize, task: Message) -> Result<()> {
         match rank {
-            0 => self.local.send(task).map_err(|_| Error::Rank {
-                rank: 0,
-                host: self.c.ranks[0].host.clone(),
-                message: "its compute thread died".into(),
-            }),
+            0 => self.local.send(task).map_err(|_| self.compute_died()),
             r => self.c.send(r, &task),
         }
+    }
+
+    /// Why rank 0's compute thread is gone: what it said last when it failed (it may be
+    /// gone before that answer is read).
+    fn compute_died(&self) -> Error {
+        let why = self.done.try_iter().find_map(|m| match m {
+            Message::Failed(why) => Some(why),
+            _ => None,
+        });
+        Error::Rank { rank: 0, host: self.c.ranks[0].host.clone(), message: why.unwrap_or_else(|| "its compute thread died".into()) }
     }
 
     /// The next word from any rank (rank 0's compute thread first), or None for now.
     fn next(&mut self) -> Result<Option<(usize, Message)>> {
         match self.done.try_recv() {
+            Ok(Message::Failed(why)) => return Err(Error::Rank { rank: 0, host: self.c.ranks[0].host.clone(), message: why }),
             Ok(m) => return Ok(Some((0, m))),
-            Err(TryRecvError::Disconnected) => {
-                return Err(Error::Rank { rank: 0, host: self.c.ranks[0].host.clone(), message: "its compute thread died".into() })
-            }
+            Err(TryRecvError::Disconnected) => return Err(self.compute_died()),
             Err(TryRecvError::Empty) => {}
         }
         let got = self.c.t.recv(POLL)?;

@@ -505,7 +505,8 @@ pub struct Distribution {
     pub blocks_per_task: u64,
     /// Predicted wall time in frames mode.
     pub frames_seconds: f64,
-    /// Predicted wall time in within-frame mode.
+    /// Predicted wall time in within-frame mode; NaN (null in the JSON) for a job on GPUs,
+    /// which runs whole frames only.
     pub within_frame_seconds: f64,
     /// One sentence: the mode chosen, and why.
     pub reason: String,
@@ -523,9 +524,28 @@ const TASKS_PER_RANK: usize = 4;
 /// frames over ranks of `cores` cores each: the predicted time of each from the probe.
 /// Frames mode runs each rank's share with the best local shape, so its time is the
 /// slowest share; within-frame mode is one frame at a time on every core, plus a round
-/// trip per task and a barrier per round.
-pub fn distribute(profile: &Profile, frames: usize, max_chunk: usize, cores: &[usize]) -> Distribution {
+/// trip per task and a barrier per round. A job on GPUs (`gpu`, every rank's device as
+/// rank 0 measured it) runs whole frames: within-frame mode shares the CPU's walk blocks.
+pub fn distribute(profile: &Profile, frames: usize, max_chunk: usize, cores: &[usize], gpu: Option<&GpuCost>) -> Distribution {
     let ranks = cores.len().max(1);
+    if let Some(cost) = gpu {
+        // Batches of many frames keep a device busy; several tasks a rank still balance.
+        let chunk = frames.div_ceil(ranks * TASKS_PER_RANK).clamp(1, max_chunk.max(1));
+        let tasks = frames.div_ceil(chunk);
+        let frames_seconds = profile.gpu_candidate(frames.div_ceil(ranks), max_chunk, cost).predicted_seconds
+            + tasks.div_ceil(ranks) as f64 * RANK_TASK_SECONDS;
+        let reason = format!(
+            "frames mode over {ranks} ranks, each on its own GPU: {tasks} tasks of up to {chunk} frames, predicted {frames_seconds:.2} s (within-frame mode shares the CPU's walk blocks, so it is not one for GPUs)"
+        );
+        return Distribution {
+            frames_mode: true,
+            chunk_frames: chunk,
+            blocks_per_task: 0,
+            frames_seconds,
+            within_frame_seconds: f64::NAN,
+            reason,
+        };
+    }
     let most = cores.iter().copied().max().unwrap_or(1).max(1);
     let total: usize = cores.iter().map(|&c| c.max(1)).sum::<usize>().max(1);
     let share = frames.div_ceil(ranks).max(1);

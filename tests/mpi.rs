@@ -1,7 +1,11 @@
 //! `mpirun trajwalk run ...` (feature `mpi`, OpenMPI with `--oversubscribe` on this
 //! machine's cores): 1, 2 and 3 ranks write the CSV of one process byte for byte in frames
 //! mode and within-frame mode; a rank killed mid-run ends the job non-zero within a bounded
-//! time and the rerun resumes from rank 0's checkpoint to the same bytes; a bad frame exits
+//! time and the rerun resumes from rank 0's checkpoint to the same bytes, and so does a panic
+//! on another rank or on rank 0's compute thread (`TRAJWALK_FAULT`); with `--strategy gpu`
+//! two ranks on their GPUs write the bytes of one process on its GPU, and a rank without
+//! one is refused by name (skipped without an adapter unless TRAJWALK_REQUIRE_GPU is set,
+//! as in tests/gpu.rs); a bad frame exits
 //! non-zero with the frames before it written. Every mpirun has its own deadline, so a hang
 //! fails its test rather than the CI. Without mpirun the tests skip, unless
 //! TRAJWALK_REQUIRE_MPI is set (as .ci/run sets it).
@@ -63,8 +67,12 @@ fn start(np: Option<usize>, args: &[&str], tag: &str, deadline: Duration) -> Job
 
 /// As [`start`], the ranks taking `timeout` seconds of silence for a dead rank.
 fn start_with(np: Option<usize>, args: &[&str], tag: &str, deadline: Duration, timeout: u32) -> Job {
+    start_env(np, args, tag, deadline, timeout, &[])
+}
+
+/// As [`start_with`], with `env` added to every rank's environment.
+fn start_env(np: Option<usize>, args: &[&str], tag: &str, deadline: Duration, timeout: u32, env: &[(&str, &str)]) -> Job {
     let bin = env!("CARGO_BIN_EXE_trajwalk");
-    let (out, err) = (scratch(&format!("{tag}.stdout")), scratch(&format!("{tag}.stderr")));
     let mut command = match np {
         Some(n) => {
             let mut c = Command::new("mpirun");
@@ -73,16 +81,23 @@ fn start_with(np: Option<usize>, args: &[&str], tag: &str, deadline: Duration, t
         }
         None => Command::new(bin),
     };
+    command.args(args);
+    spawn(command, &format!("{np:?} ranks: {}", args.join(" ")), tag, deadline, timeout, env)
+}
+
+/// Starts `command` (`what` in messages), as [`start_env`] describes.
+fn spawn(mut command: Command, what: &str, tag: &str, deadline: Duration, timeout: u32, env: &[(&str, &str)]) -> Job {
+    let (out, err) = (scratch(&format!("{tag}.stdout")), scratch(&format!("{tag}.stderr")));
     command
-        .args(args)
         .env("TRAJWALK_TEST_TAG", tag)
         .env("TRAJWALK_RANK_TIMEOUT", timeout.to_string())
+        .envs(env.iter().copied())
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap())
         .process_group(0);
     let _lock = common::hdf5_fork_lock();
     let child = command.spawn().expect("mpirun starts");
-    Job { child, out, err, started: Instant::now(), deadline, what: format!("{np:?} ranks: {}", args.join(" ")) }
+    Job { child, out, err, started: Instant::now(), deadline, what: what.to_string() }
 }
 
 impl Job {
@@ -290,4 +305,92 @@ fn a_bad_frame_exits_non_zero_with_the_frames_before_it_written() {
     assert_eq!(ranks.stdout.lines().count(), 7, "a header and 6 frames");
     let error = alone.stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
     assert!(ranks.stderr.contains(error), "the error as one machine says it: {error}\n{}", ranks.stderr);
+}
+
+/// How many frames the rerun's stderr says the checkpoint held.
+fn stored_frames(rerun: &Ran) -> usize {
+    let line = rerun.stderr.lines().find(|l| l.starts_with("checkpoint ")).unwrap_or_else(|| panic!("{}", rerun.stderr)).to_string();
+    line.split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_panic_on_any_rank_aborts_the_job_and_the_rerun_resumes_to_the_same_bytes() {
+    if !mpirun_or_skip() {
+        return;
+    }
+    let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
+    let job = ["--stop", "30", "--walks", "20000", "--interior", "5000", "--threads", "1", "--format", "csv"];
+    let reference = ok(None, &peptide_args(&radii, &input, &job), "panic-alone").stdout;
+    // Rank 2, another process, and rank 0's compute thread, beside the thread that
+    // coordinates; each at its third task, when every rank has finished two.
+    for rank in [2, 0] {
+        let cp = scratch(&format!("panic-{rank}.sqlite"));
+        let cp_s = s(&cp);
+        let mut with_cp = job.to_vec();
+        with_cp.extend(["--checkpoint", &cp_s]);
+        let fault = format!("panic:rank={rank}:task=3");
+        // A minute's silence before a rank is taken for dead: a job ended sooner was ended
+        // by the panic.
+        let tag = format!("panic-{rank}");
+        let ran =
+            start_env(Some(3), &peptide_args(&radii, &input, &with_cp), &tag, Duration::from_secs(120), 60, &[("TRAJWALK_FAULT", &fault)])
+                .wait();
+        assert!(!ran.status.success(), "the job fails when rank {rank} panics");
+        assert!(ran.seconds < 45.0, "it ended {:.1} s after its start, sooner than a rank's timeout", ran.seconds);
+        let said = format!("error: rank {rank} on {}: a thread panicked; aborting every rank of the job", host());
+        assert!(ran.stderr.contains(&said), "the message names the rank: {}", ran.stderr);
+        assert!(ran.stderr.contains("TRAJWALK_FAULT: a panic injected at task 3 of this rank, as asked"), "{}", ran.stderr);
+        let rerun = ok(
+            Some(2),
+            &peptide_args(&radii, &input, &with_cp).into_iter().filter(|a| *a != "--quiet").collect::<Vec<_>>(),
+            &format!("panic-{rank}-rerun"),
+        );
+        let stored = stored_frames(&rerun);
+        assert!((1..30).contains(&stored), "{stored} frames were committed before the panic");
+        assert_eq!(rerun.stdout, reference, "the resumed run's CSV is the uninterrupted one's");
+        eprintln!("rank {rank}'s panic ended the job in {:.1} s with {:?}; {stored} frames were resumed", ran.seconds, ran.status.code());
+    }
+}
+
+#[test]
+fn two_ranks_on_their_gpus_write_the_bytes_of_one_process_on_its_gpu_and_a_rank_without_one_is_refused() {
+    if !mpirun_or_skip() || common::gpu_or_skip().is_none() {
+        return;
+    }
+    let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
+    // Small: lavapipe walks on this machine's two cores.
+    let job = ["--stop", "6", "--walks", "3000", "--interior", "1000", "--strategy", "gpu", "--format", "csv"];
+    let reference = ok(None, &peptide_args(&radii, &input, &job), "gpu-alone").stdout;
+    assert_eq!(reference.lines().count(), 7, "a header and 6 frames");
+    let report = scratch("gpu-2.json");
+    let report_s = s(&report);
+    let got = ok(Some(2), &peptide_args(&radii, &input, &job), "gpu-2").stdout;
+    assert_eq!(got, reference, "mpirun -np 2 --strategy gpu");
+    let mut rest = job[..8].to_vec();
+    rest.extend(["--out", &report_s]);
+    ok(Some(2), &peptide_args(&radii, &input, &rest), "gpu-2-json");
+    let plan = &json(&report)["plan"];
+    assert_eq!(plan["strategy"], "gpu");
+    let d = &plan["distribution"];
+    assert_eq!(d["frames_mode"], true, "{d}");
+    assert!(d["reason"].as_str().unwrap().starts_with("frames mode over 2 ranks, each on its own GPU: "), "{d}");
+    let ranks = plan["ranks"].as_array().unwrap();
+    assert!(ranks.iter().all(|r| r["strategy"] == "gpu" && r["workers"] == 1 && r["threads"] == 1), "{ranks:?}");
+    let device = ranks[0]["gpu"].as_str().unwrap();
+    assert!(device.contains(plan["gpu"]["adapter"].as_str().unwrap()) && device.contains(", driver "), "{device}");
+    assert_eq!(ranks[1]["gpu"], ranks[0]["gpu"]);
+    // Rank 1 alone sees no adapter (wgpu looks only for Metal there).
+    let bin = env!("CARGO_BIN_EXE_trajwalk");
+    let args = peptide_args(&radii, &input, &job);
+    let mut mpmd = Command::new("mpirun");
+    mpmd.args(["--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", "1", bin]).args(&args);
+    mpmd.args([":", "-np", "1", "env", "WGPU_BACKEND=metal", bin]).args(&args);
+    let ran = spawn(mpmd, "rank 1 without a GPU", "gpu-missing", Duration::from_secs(120), 20, &[]).wait();
+    assert_eq!(ran.status.code(), Some(1), "{}", ran.stderr);
+    assert!(ran.stdout.is_empty(), "nothing was computed: {}", ran.stdout);
+    let said = format!(
+        "error: rank 1 on {}: has no GPU to walk on, which --strategy gpu asks of every rank (GPU: no GPU adapter found (WGPU_BACKEND=metal); without a GPU",
+        host()
+    );
+    assert!(ran.stderr.contains(&said), "{}", ran.stderr);
 }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use trajwalk::analysis::{Analysis, Execution, Options, Sink};
 use trajwalk::compute::Sampling;
-use trajwalk::distributed::Config;
+use trajwalk::distributed::{Config, Fault};
 use trajwalk::exec::Kind;
 use trajwalk::job::JobOptions;
 use trajwalk::output::staged::Destination;
@@ -51,7 +51,7 @@ fn peptide(frames: usize, walks: u64) -> Options {
 }
 
 fn quick() -> Config {
-    Config { timeout: Duration::from_secs(2), startup_timeout: Duration::from_secs(60), heartbeat: Duration::from_millis(100) }
+    Config { timeout: Duration::from_secs(2), startup_timeout: Duration::from_secs(60), heartbeat: Duration::from_millis(100), fault: None }
 }
 
 /// The CSV and JSON of one process.
@@ -94,10 +94,12 @@ impl Transport for Dies {
     }
 }
 
-/// Runs `options` over `size` ranks (rank `dying` dies after `sends` messages; rank
-/// `other` prepares `other_options`), rank 0 writing `csv` and a JSON report; what rank
-/// 0's run returned, the JSON, and what each other rank's serve returned.
-fn over_ranks(
+/// Runs `options` over `size` ranks with `config` (rank `dying` dies after `sends`
+/// messages; rank `other` prepares `other_options`), rank 0 writing `csv` and a JSON report;
+/// what rank 0's run returned, the JSON, and what each other rank's serve returned.
+#[allow(clippy::too_many_arguments)]
+fn over_ranks_with(
+    config: &Config,
     size: usize,
     input: &Path,
     options: &Options,
@@ -123,10 +125,11 @@ fn over_ranks(
                         Some(n) => {
                             let t = Dies { inner: end, sends: AtomicUsize::new(n) };
                             // The dead rank's thread never returns; leak it rather than wait.
-                            std::thread::spawn(move || analysis.serve(&t, &quick()));
+                            let config = config.clone();
+                            std::thread::spawn(move || analysis.serve(&t, &config));
                             Ok(())
                         }
-                        None => analysis.serve(&end, &quick()),
+                        None => analysis.serve(&end, config),
                     }
                 })
             })
@@ -137,10 +140,23 @@ fn over_ranks(
         }
         let mut a = Report::new(Destination::open(Some(csv)).unwrap(), Style::Csv);
         let mut b = Report::new(Destination::open(Some(&json)).unwrap(), Style::Json);
-        let outcome = analysis.run_ranks(&zero, &quick(), &mut [&mut a as &mut dyn Sink, &mut b]);
+        let outcome = analysis.run_ranks(&zero, config, &mut [&mut a as &mut dyn Sink, &mut b]);
         let doc = std::fs::read(&json).ok().map(|j| serde_json::from_slice(&j).unwrap());
         (outcome, doc, workers.into_iter().map(|w| w.join().unwrap()).collect())
     })
+}
+
+/// [`over_ranks_with`] the quick timeouts.
+fn over_ranks(
+    size: usize,
+    input: &Path,
+    options: &Options,
+    csv: &Path,
+    checkpoint: Option<&Path>,
+    dying: Option<(usize, usize)>,
+    other: Option<(usize, Options)>,
+) -> (trajwalk::Result<trajwalk::analysis::Completed>, Option<Value>, Vec<trajwalk::Result<()>>) {
+    over_ranks_with(&quick(), size, input, options, csv, checkpoint, dying, other)
 }
 
 #[test]
@@ -261,4 +277,174 @@ fn a_rank_that_prepared_another_job_is_refused_by_name() {
         "rank 1 on local-1: prepared another job than rank 0 (another input file, options or frames)"
     );
     assert!(workers[1].is_ok(), "the agreeing rank was told to stop");
+}
+
+#[test]
+fn a_panic_on_any_rank_ends_the_job_at_once_naming_it_and_the_rerun_resumes_to_the_same_bytes() {
+    let input = example("peptide.h5md");
+    let options = peptide(12, 4000);
+    let reference = scratch("panic-alone.csv");
+    alone(&input, &options, &reference);
+    // A minute's timeout: only the panic's own message can end the job within seconds.
+    let slow = Config { timeout: Duration::from_secs(60), ..quick() };
+    for rank in [2, 0] {
+        let cp = scratch(&format!("panic-{rank}.sqlite"));
+        let csv = scratch(&format!("panic-{rank}-ranks.csv"));
+        let fault = Config { fault: Some(Fault { rank, task: 2 }), ..slow.clone() };
+        let started = Instant::now();
+        let (outcome, _, workers) = over_ranks_with(&fault, 3, &input, &options, &csv, Some(&cp), None, None);
+        let waited = started.elapsed();
+        let e = outcome.unwrap_err();
+        let (written, cause) = match &e {
+            Error::Stopped { written, error, .. } => (*written, &**error),
+            e => (0, e),
+        };
+        assert_eq!(
+            cause.to_string(),
+            format!("rank {rank} on local-{rank}: its compute thread panicked: TRAJWALK_FAULT: a panic injected at task 2 of this rank, as asked")
+        );
+        assert!(written < 12, "the job stopped before its end ({written} frames written)");
+        assert!(waited < Duration::from_secs(30), "the panic ended the job, not the timeout ({waited:?})");
+        for (k, w) in workers.iter().enumerate() {
+            match k + 1 == rank {
+                true => assert_eq!(w.as_ref().unwrap_err().to_string(), cause.to_string()),
+                false => assert!(w.is_ok(), "rank {} was told to stop: {w:?}", k + 1),
+            }
+        }
+        let resumed = scratch(&format!("panic-{rank}-resumed.csv"));
+        let (outcome, _, _) = over_ranks(2, &input, &options, &resumed, Some(&cp), None, None);
+        assert_eq!(outcome.unwrap().frames_from_checkpoint, written, "the rerun took the committed frames from the checkpoint");
+        assert_eq!(std::fs::read_to_string(&resumed).unwrap(), std::fs::read_to_string(&reference).unwrap());
+    }
+}
+
+#[test]
+fn a_fault_is_read_only_from_its_exact_form() {
+    assert_eq!(Fault::parse("panic:rank=2:task=3"), Some(Fault { rank: 2, task: 3 }));
+    for bad in ["", "panic", "panic:rank=2", "panic:rank=2:task=0", "panic:rank=-1:task=1", "abort:rank=0:task=1", "panic:rank=0:task=1:x"]
+    {
+        assert_eq!(Fault::parse(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_rank_zero_that_plans_longer_than_the_timeout_does_not_take_the_waiting_ranks_for_dead() {
+    // Rank 0 says nothing between the hellos and the description while it opens the
+    // checkpoint and profiles; here it takes two and a half times the timeout to send it.
+    struct SlowToDescribe(Local);
+    impl Transport for SlowToDescribe {
+        fn rank(&self) -> usize {
+            self.0.rank()
+        }
+        fn size(&self) -> usize {
+            self.0.size()
+        }
+        fn host(&self) -> String {
+            self.0.host()
+        }
+        fn send(&self, to: usize, message: &Message) -> trajwalk::Result<()> {
+            if matches!(message, Message::Description(_)) && to == 1 {
+                std::thread::sleep(quick().timeout * 5 / 2);
+            }
+            self.0.send(to, message)
+        }
+        fn recv(&self, timeout: Duration) -> trajwalk::Result<Option<(usize, Message)>> {
+            self.0.recv(timeout)
+        }
+    }
+    let config = quick();
+    let input = example("peptide.h5md");
+    let options = peptide(4, 1000);
+    let reference = scratch("slow-alone.csv");
+    alone(&input, &options, &reference);
+    let csv = scratch("slow-ranks.csv");
+    let mut ends = transport::local(3).into_iter();
+    let zero = SlowToDescribe(ends.next().unwrap());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = ends
+            .map(|end| {
+                let (options, config, input) = (options.clone(), config.clone(), &input);
+                scope.spawn(move || Analysis::open(input, options).unwrap().serve(&end, &config))
+            })
+            .collect();
+        let analysis = Analysis::open(&input, options.clone()).unwrap();
+        let mut a = Report::new(Destination::open(Some(&csv)).unwrap(), Style::Csv);
+        analysis.run_ranks(&zero, &config, &mut [&mut a as &mut dyn Sink]).unwrap();
+        for w in workers {
+            w.join().unwrap().unwrap();
+        }
+    });
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), std::fs::read_to_string(&reference).unwrap());
+}
+
+/// Rank 1's hello says it walks on another GPU model or driver than this machine's.
+struct OtherGpu(Local);
+
+/// What [`OtherGpu`] claims.
+const OTHER_GPU: &str = "Other GPU (vulkan 10de:2204, driver NVIDIA 550.54.14)";
+
+impl Transport for OtherGpu {
+    fn rank(&self) -> usize {
+        self.0.rank()
+    }
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+    fn host(&self) -> String {
+        self.0.host()
+    }
+    fn send(&self, to: usize, message: &Message) -> trajwalk::Result<()> {
+        match message {
+            Message::Hello(h) => {
+                self.0.send(to, &Message::Hello(trajwalk::transport::Hello { gpu: Some(Ok(OTHER_GPU.into())), ..h.clone() }))
+            }
+            m => self.0.send(to, m),
+        }
+    }
+    fn recv(&self, timeout: Duration) -> trajwalk::Result<Option<(usize, Message)>> {
+        self.0.recv(timeout)
+    }
+}
+
+#[test]
+fn on_gpus_three_ranks_write_the_bytes_of_one_process_on_its_gpu_and_another_device_or_none_is_refused() {
+    if common::gpu_or_skip().is_none() {
+        return;
+    }
+    let input = example("peptide.h5md");
+    let mut options = peptide(4, 1000);
+    options.execution.strategy = Some(Kind::Gpu);
+    let reference = scratch("gpu-alone.csv");
+    alone(&input, &options, &reference);
+    let csv = scratch("gpu-ranks.csv");
+    let (outcome, doc, workers) = over_ranks(3, &input, &options, &csv, None, None, None);
+    outcome.unwrap();
+    assert!(workers.iter().all(|w| w.is_ok()), "{workers:?}");
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), std::fs::read_to_string(&reference).unwrap());
+    let device = trajwalk::gpu::identity(None).unwrap();
+    let ranks = doc.unwrap()["plan"]["ranks"].as_array().unwrap().clone();
+    assert!(ranks.iter().all(|r| r["strategy"] == "gpu" && r["gpu"] == device.as_str()), "{ranks:?}");
+    // A rank whose --gpu-adapter matches nothing.
+    let mut missing = options.clone();
+    missing.execution.gpu_adapter = Some("no-such-device-anywhere".into());
+    let (outcome, _, _) = over_ranks(3, &input, &options, &scratch("gpu-missing.csv"), None, None, Some((1, missing)));
+    let e = outcome.unwrap_err().to_string();
+    let said = "rank 1 on local-1: has no GPU to walk on, which --strategy gpu asks of every rank (GPU: no GPU adapter matches --gpu-adapter 'no-such-device-anywhere'; found: ";
+    assert!(e.starts_with(said), "{e}");
+    // A rank on another device or driver.
+    let mut ends = transport::local(2).into_iter();
+    let zero = ends.next().unwrap();
+    let one = OtherGpu(ends.next().unwrap());
+    let e = std::thread::scope(|scope| {
+        let (input, theirs) = (&input, options.clone());
+        let served = scope.spawn(move || Analysis::open(input, theirs).unwrap().serve(&one, &quick()));
+        let analysis = Analysis::open(input, options.clone()).unwrap();
+        let e = analysis.run_ranks(&zero, &quick(), &mut []).unwrap_err();
+        assert!(served.join().unwrap().is_err(), "the refused rank fails too");
+        e
+    });
+    assert_eq!(
+        e.to_string(),
+        format!("rank 1 on local-1: walks on {OTHER_GPU} but rank 0 on {device}: the GPU's bits depend on the device and its driver, so every rank needs the same")
+    );
 }

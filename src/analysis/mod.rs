@@ -224,6 +224,11 @@ impl Analysis {
         }
     }
 
+    /// The adapter asked for, before any plan sized its batches.
+    fn adapter(&self) -> GpuTarget {
+        GpuTarget { adapter: self.options.execution.gpu_adapter.clone(), items_per_batch: None }
+    }
+
     fn gpu_target(&self, plan: &Plan) -> GpuTarget {
         GpuTarget {
             adapter: self.options.execution.gpu_adapter.clone(),
@@ -233,7 +238,7 @@ impl Analysis {
 
     /// Profiles a few frames and chooses how to run every frame, without running them.
     pub fn plan(&self) -> Result<Plan> {
-        plan_job(&self.job, &self.options.execution, self.constraints(), true)
+        plan_job(&self.job, &self.options.execution, self.constraints(), false)
     }
 
     /// Runs every candidate of `plan` on a sample of frames (four per core, at least two)
@@ -321,7 +326,7 @@ impl Analysis {
     /// are those of [`Analysis::run`]; a rank that disagrees, fails or falls silent ends the
     /// run with an [`Error::Rank`] naming it.
     pub fn run_ranks(&self, transport: &dyn Transport, config: &distributed::Config, sinks: &mut [&mut dyn Sink]) -> Result<Completed> {
-        let mut coordinator = Coordinator::gather(transport, config, &self.job, self.constraints().cores)?;
+        let mut coordinator = Coordinator::gather(transport, config, &self.job, &self.constraints(), &self.adapter())?;
         let outcome = self.run_on(sinks, Some(&mut coordinator));
         coordinator.stop();
         outcome
@@ -330,7 +335,7 @@ impl Analysis {
     /// Every rank but 0 of a distributed job: computes what rank 0 hands out until it says
     /// stop. Nothing is written on this rank.
     pub fn serve(&self, transport: &dyn Transport, config: &distributed::Config) -> Result<()> {
-        distributed::serve(transport, config, &self.job, &self.constraints())
+        distributed::serve(transport, config, &self.job, &self.constraints(), &self.adapter())
     }
 
     fn run_on(&self, sinks: &mut [&mut dyn Sink], mut ranks: Option<&mut Coordinator>) -> Result<Completed> {
@@ -352,7 +357,7 @@ impl Analysis {
         let (plan, planning_failed) = match todo.frames.is_empty() {
             true => (None, None),
             false => {
-                match self.plan.clone().map_or_else(|| plan_job(&todo, &self.options.execution, self.constraints(), ranks.is_none()), Ok) {
+                match self.plan.clone().map_or_else(|| plan_job(&todo, &self.options.execution, self.constraints(), ranks.is_some()), Ok) {
                     Ok(p) => (Some(p), None),
                     Err(e) if checkpoint.is_some() => (None, Some(e)),
                     Err(e) => return Err(e),
@@ -405,7 +410,7 @@ impl Analysis {
         };
         let constraints = self.constraints();
         let outcome = match (&strategy, &plan, ranks.as_deref_mut()) {
-            (_, Some(p), Some(c)) => c.run(&todo, p, &constraints, &mut sink),
+            (_, Some(p), Some(c)) => c.run(&todo, p, &constraints, &self.adapter(), &mut sink),
             (Some(s), Some(p), None) => s.run(&todo, p.chunk_frames, &mut sink),
             _ => planning_failed.map_or(Ok(vec![]), Err),
         };
@@ -481,15 +486,21 @@ impl Analysis {
 }
 
 /// Profiles the job and chooses a plan, looking at the GPU when asked for or, under `auto`,
-/// when the run is long enough for it to matter; never for a distributed run (`gpu`
-/// false), whose ranks plan their own CPUs.
-fn plan_job(job: &Job, e: &Execution, mut c: Constraints, gpu: bool) -> Result<Plan> {
+/// when the run is long enough for it to matter. A distributed run (`distributed`) uses
+/// GPUs only when asked for: its ranks plan their own CPUs otherwise, since GPU and CPU
+/// frames differ in their last bits and which rank runs which frame depends on timing.
+fn plan_job(job: &Job, e: &Execution, mut c: Constraints, distributed: bool) -> Result<Plan> {
     let profile = plan::profile(job, c.cores)?;
     let choose = |c: &Constraints| plan::choose(profile.clone(), job.frames.len(), job.max_chunk_frames(), c);
     let adapter = e.gpu_adapter.as_deref();
     match e.strategy {
-        _ if !gpu => {}
         Some(Kind::Gpu) => c.gpu = exec::gpu::option(job, adapter, true),
+        None if distributed => {
+            c.gpu.note = Some(
+                "a job over several ranks walks on GPUs only with --strategy gpu, as GPU and CPU frames differ in their last bits and which rank runs which frame depends on timing".into(),
+            )
+        }
+        _ if distributed => {}
         None if e.workers.is_none_or(|w| w == 1) && e.threads.is_none_or(|t| t == 1) => {
             let cpu = choose(&c)?;
             if cpu.predicted_seconds() < GPU_WORTH_SECONDS {

@@ -132,6 +132,15 @@ pub fn probe(name: Option<&str>) -> Result<GpuInfo> {
     pick(name).map(|a| info(&a))
 }
 
+/// What, besides the job, decides the bits of the GPU's walks on the adapter `name` picks:
+/// its model and its driver with the driver's version (another driver compiles the same
+/// kernels to other code). The ranks of a distributed GPU job must all report the same.
+pub fn identity(name: Option<&str>) -> Result<String> {
+    let i = pick(name)?.get_info();
+    let backend = format!("{:?}", i.backend).to_lowercase();
+    Ok(format!("{} ({backend} {:04x}:{:04x}, driver {} {})", i.name, i.vendor, i.device, i.driver, i.driver_info))
+}
+
 /// Opens a device on the chosen adapter with the adapter's own limits (large bodies need
 /// large storage buffers).
 pub fn open(name: Option<&str>) -> Result<Gpu> {

@@ -4,6 +4,7 @@
 
 use crate::checkpoint::{self, Out, Words};
 use crate::compute::FrameResult;
+use crate::plan::GpuCost;
 
 /// One message between rank 0 and another rank.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,7 +70,8 @@ pub enum Message {
         /// Wall time of the task on its rank.
         seconds: f64,
     },
-    /// A rank failed outside any frame (a panic, a lost reader) and is leaving.
+    /// A rank failed outside any frame (its compute thread panicked, its reader was lost)
+    /// and is leaving; also what a rank's compute thread answers when it panicked.
     Failed(String),
     /// Said when nothing else was for a while, so silence means a rank is gone.
     Heartbeat,
@@ -80,7 +82,7 @@ pub enum Message {
 /// What a rank sends first, for rank 0 to compare with its own.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hello {
-    /// The build: package version and target.
+    /// The build: package version, target and a fingerprint of the binary.
     pub build: String,
     /// A digest of the job: the checkpoint identity and the selected frames.
     pub job: String,
@@ -90,6 +92,9 @@ pub struct Hello {
     pub host: String,
     /// The cores the rank may use.
     pub cores: u64,
+    /// For a job on GPUs (`--strategy gpu`), the rank's adapter and driver
+    /// ([`crate::gpu::identity`]) or why it has none; None for a job on CPUs.
+    pub gpu: Option<std::result::Result<String, String>>,
 }
 
 /// How rank 0 shares the job, sent to every rank that agrees.
@@ -101,6 +106,9 @@ pub struct Description {
     pub chunk_frames: u64,
     /// Rank 0's probe as JSON, from which each rank plans its own cores.
     pub profile: String,
+    /// For a job on GPUs, rank 0's measure of its device, which every rank's is the same
+    /// as (the hellos said so); None for a job on CPUs.
+    pub gpu_cost: Option<GpuCost>,
 }
 
 const HELLO: u8 = 1;
@@ -127,10 +135,18 @@ impl Message {
                     o.word(w);
                 }
                 o.text(&h.host).word(h.cores);
+                match &h.gpu {
+                    None => o.word(0),
+                    Some(Ok(id)) => o.word(1).text(id),
+                    Some(Err(why)) => o.word(2).text(why),
+                };
                 HELLO
             }
             Message::Description(d) => {
-                o.word(u64::from(d.frames_mode)).word(d.chunk_frames).text(&d.profile);
+                o.word(u64::from(d.frames_mode)).word(d.chunk_frames).text(&d.profile).word(u64::from(d.gpu_cost.is_some()));
+                if let Some(c) = &d.gpu_cost {
+                    o.f64(c.seconds_per_walk).f64(c.seconds_per_interior_sample).f64(c.seconds_per_batch).word(c.items_per_batch);
+                }
                 DESCRIPTION
             }
             Message::Refused(why) => {
@@ -195,9 +211,29 @@ impl Message {
                 let (build, job) = (i.text()?, i.text()?);
                 let n = i.count(8)?;
                 let selftest = (0..n).map(|_| i.word()).collect::<Option<_>>()?;
-                Message::Hello(Hello { build, job, selftest, host: i.text()?, cores: i.word()? })
+                let (host, cores) = (i.text()?, i.word()?);
+                let gpu = match i.word()? {
+                    0 => None,
+                    1 => Some(Ok(i.text()?)),
+                    2 => Some(Err(i.text()?)),
+                    _ => return None,
+                };
+                Message::Hello(Hello { build, job, selftest, host, cores, gpu })
             }
-            DESCRIPTION => Message::Description(Description { frames_mode: i.word()? != 0, chunk_frames: i.word()?, profile: i.text()? }),
+            DESCRIPTION => {
+                let (frames_mode, chunk_frames, profile) = (i.word()? != 0, i.word()?, i.text()?);
+                let gpu_cost = match i.word()? {
+                    0 => None,
+                    1 => Some(GpuCost {
+                        seconds_per_walk: i.f64()?,
+                        seconds_per_interior_sample: i.f64()?,
+                        seconds_per_batch: i.f64()?,
+                        items_per_batch: i.word()?,
+                    }),
+                    _ => return None,
+                };
+                Message::Description(Description { frames_mode, chunk_frames, profile, gpu_cost })
+            }
             REFUSED => Message::Refused(i.text()?),
             JOINED => Message::Joined { strategy: i.text()?, workers: i.word()?, threads: i.word()? },
             READY => Message::Ready,
@@ -254,8 +290,42 @@ mod tests {
         r.launch = LaunchInfo { center: [0.1, -0.0, 3.0], radius: 2.0, enclosing_radius: 1.5, skin_thickness: 1e-6 };
         r.warnings = vec!["wide".into()];
         let all = [
-            Message::Hello(Hello { build: "b".into(), job: "j".into(), selftest: vec![1, u64::MAX], host: "h".into(), cores: 16 }),
-            Message::Description(Description { frames_mode: true, chunk_frames: 5, profile: "{}".into() }),
+            Message::Hello(Hello {
+                build: "b".into(),
+                job: "j".into(),
+                selftest: vec![1, u64::MAX],
+                host: "h".into(),
+                cores: 16,
+                gpu: None,
+            }),
+            Message::Hello(Hello {
+                build: "b".into(),
+                job: "j".into(),
+                selftest: vec![],
+                host: "h".into(),
+                cores: 1,
+                gpu: Some(Ok("d".into())),
+            }),
+            Message::Hello(Hello {
+                build: "b".into(),
+                job: "j".into(),
+                selftest: vec![],
+                host: "h".into(),
+                cores: 1,
+                gpu: Some(Err("none".into())),
+            }),
+            Message::Description(Description { frames_mode: true, chunk_frames: 5, profile: "{}".into(), gpu_cost: None }),
+            Message::Description(Description {
+                frames_mode: true,
+                chunk_frames: 5,
+                profile: "{}".into(),
+                gpu_cost: Some(GpuCost {
+                    seconds_per_walk: 1e-9,
+                    seconds_per_interior_sample: 2e-9,
+                    seconds_per_batch: 1e-3,
+                    items_per_batch: 4096,
+                }),
+            }),
             Message::Refused("no".into()),
             Message::Joined { strategy: "frames".into(), workers: 2, threads: 1 },
             Message::Ready,

@@ -1,6 +1,7 @@
 //! The transport over MPI (rsmpi): each message one MPI message of bytes on the world
 //! communicator. Only the thread that initialised MPI calls it (the compute runs on other
-//! threads), so `MPI_THREAD_FUNNELED` is all it asks for.
+//! threads), so `MPI_THREAD_FUNNELED` is all it asks for; the one exception is the panic
+//! hook's `MPI_Abort`.
 
 use super::{decode, Message, Transport};
 use crate::error::{Error, Result};
@@ -63,10 +64,13 @@ impl Mpi {
             return None;
         }
         let host = mpi::environment::processor_name().unwrap_or_else(|_| "?".into());
+        let (rank, on) = (world.rank(), host.clone());
         let previous = std::panic::take_hook();
+        // MPI_Abort from whichever thread panicked: MPI promises nothing under FUNNELED,
+        // OpenMPI ends the job from any thread (tests/mpi.rs panics a compute thread).
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            eprintln!("error: a thread of this rank panicked; aborting every rank of the job");
+            eprintln!("error: rank {rank} on {on}: a thread panicked; aborting every rank of the job");
             SimpleCommunicator::world().abort(101);
         }));
         let send_timeout = crate::distributed::Config::default().timeout;
