@@ -244,9 +244,8 @@ fn a_killed_rank_ends_the_job_and_the_rerun_resumes_to_the_same_bytes() {
     assert!(ran.stderr.contains("rank 2"), "the message names the rank: {}", ran.stderr);
     let rerun =
         ok(Some(2), &peptide_args(&radii, &input, &with_cp).into_iter().filter(|a| *a != "--quiet").collect::<Vec<_>>(), "killed-rerun");
-    let line = rerun.stderr.lines().find(|l| l.starts_with("checkpoint ")).unwrap_or_else(|| panic!("{}", rerun.stderr)).to_string();
-    let stored: usize = line.split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-    assert!((1..30).contains(&stored), "{line}");
+    let stored = stored_frames(&rerun);
+    assert!((1..30).contains(&stored), "{stored} frames were committed before the kill");
     assert_eq!(rerun.stdout, reference, "the resumed run's CSV is the uninterrupted one's");
     eprintln!(
         "the job ended {:.1} s after rank 2 was killed; {stored} frames were resumed ({:.1} s run)",

@@ -64,13 +64,14 @@ fn alone(input: &Path, options: &Options, csv: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap()
 }
 
-/// A rank that goes quiet for good after sending `sends` messages: a machine that died.
-struct Dies {
+/// An in-process rank whose every send goes through `hook` first, which may hold it (a
+/// slow or a dead machine) or change what it says.
+struct Hooked<F> {
     inner: Local,
-    sends: AtomicUsize,
+    hook: F,
 }
 
-impl Transport for Dies {
+impl<F: Fn(usize, &Message) -> Message> Transport for Hooked<F> {
     fn rank(&self) -> usize {
         self.inner.rank()
     }
@@ -81,16 +82,27 @@ impl Transport for Dies {
         self.inner.host()
     }
     fn send(&self, to: usize, message: &Message) -> trajwalk::Result<()> {
-        if self.sends.fetch_sub(1, Ordering::SeqCst) == 0 {
-            // Never returns: the rank neither sends nor answers again.
-            loop {
-                std::thread::sleep(Duration::from_secs(3600));
-            }
-        }
-        self.inner.send(to, message)
+        self.inner.send(to, &(self.hook)(to, message))
     }
     fn recv(&self, timeout: Duration) -> trajwalk::Result<Option<(usize, Message)>> {
         self.inner.recv(timeout)
+    }
+}
+
+/// A rank that goes quiet for good after sending `sends` messages: a machine that died.
+fn goes_quiet(inner: Local, sends: usize) -> Hooked<impl Fn(usize, &Message) -> Message> {
+    let left = AtomicUsize::new(sends);
+    Hooked {
+        inner,
+        hook: move |_, m: &Message| {
+            if left.fetch_sub(1, Ordering::SeqCst) == 0 {
+                // Never returns: the rank neither sends nor answers again.
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            }
+            m.clone()
+        },
     }
 }
 
@@ -123,7 +135,7 @@ fn over_ranks_with(
                     let analysis = Analysis::open(input, o).unwrap();
                     match dies {
                         Some(n) => {
-                            let t = Dies { inner: end, sends: AtomicUsize::new(n) };
+                            let t = goes_quiet(end, n);
                             // The dead rank's thread never returns; leak it rather than wait.
                             let config = config.clone();
                             std::thread::spawn(move || analysis.serve(&t, &config));
@@ -331,27 +343,6 @@ fn a_fault_is_read_only_from_its_exact_form() {
 fn a_rank_zero_that_plans_longer_than_the_timeout_does_not_take_the_waiting_ranks_for_dead() {
     // Rank 0 says nothing between the hellos and the description while it opens the
     // checkpoint and profiles; here it takes two and a half times the timeout to send it.
-    struct SlowToDescribe(Local);
-    impl Transport for SlowToDescribe {
-        fn rank(&self) -> usize {
-            self.0.rank()
-        }
-        fn size(&self) -> usize {
-            self.0.size()
-        }
-        fn host(&self) -> String {
-            self.0.host()
-        }
-        fn send(&self, to: usize, message: &Message) -> trajwalk::Result<()> {
-            if matches!(message, Message::Description(_)) && to == 1 {
-                std::thread::sleep(quick().timeout * 5 / 2);
-            }
-            self.0.send(to, message)
-        }
-        fn recv(&self, timeout: Duration) -> trajwalk::Result<Option<(usize, Message)>> {
-            self.0.recv(timeout)
-        }
-    }
     let config = quick();
     let input = example("peptide.h5md");
     let options = peptide(4, 1000);
@@ -359,7 +350,15 @@ fn a_rank_zero_that_plans_longer_than_the_timeout_does_not_take_the_waiting_rank
     alone(&input, &options, &reference);
     let csv = scratch("slow-ranks.csv");
     let mut ends = transport::local(3).into_iter();
-    let zero = SlowToDescribe(ends.next().unwrap());
+    let zero = Hooked {
+        inner: ends.next().unwrap(),
+        hook: |to, m: &Message| {
+            if matches!(m, Message::Description(_)) && to == 1 {
+                std::thread::sleep(quick().timeout * 5 / 2);
+            }
+            m.clone()
+        },
+    };
     std::thread::scope(|scope| {
         let workers: Vec<_> = ends
             .map(|end| {
@@ -377,34 +376,8 @@ fn a_rank_zero_that_plans_longer_than_the_timeout_does_not_take_the_waiting_rank
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), std::fs::read_to_string(&reference).unwrap());
 }
 
-/// Rank 1's hello says it walks on another GPU model or driver than this machine's.
-struct OtherGpu(Local);
-
-/// What [`OtherGpu`] claims.
+/// What rank 1 claims to walk on in the GPU test: another model and driver.
 const OTHER_GPU: &str = "Other GPU (vulkan 10de:2204, driver NVIDIA 550.54.14)";
-
-impl Transport for OtherGpu {
-    fn rank(&self) -> usize {
-        self.0.rank()
-    }
-    fn size(&self) -> usize {
-        self.0.size()
-    }
-    fn host(&self) -> String {
-        self.0.host()
-    }
-    fn send(&self, to: usize, message: &Message) -> trajwalk::Result<()> {
-        match message {
-            Message::Hello(h) => {
-                self.0.send(to, &Message::Hello(trajwalk::transport::Hello { gpu: Some(Ok(OTHER_GPU.into())), ..h.clone() }))
-            }
-            m => self.0.send(to, m),
-        }
-    }
-    fn recv(&self, timeout: Duration) -> trajwalk::Result<Option<(usize, Message)>> {
-        self.0.recv(timeout)
-    }
-}
 
 #[test]
 fn on_gpus_three_ranks_write_the_bytes_of_one_process_on_its_gpu_and_another_device_or_none_is_refused() {
@@ -434,7 +407,13 @@ fn on_gpus_three_ranks_write_the_bytes_of_one_process_on_its_gpu_and_another_dev
     // A rank on another device or driver.
     let mut ends = transport::local(2).into_iter();
     let zero = ends.next().unwrap();
-    let one = OtherGpu(ends.next().unwrap());
+    let one = Hooked {
+        inner: ends.next().unwrap(),
+        hook: |_, m: &Message| match m {
+            Message::Hello(h) => Message::Hello(trajwalk::transport::Hello { gpu: Some(Ok(OTHER_GPU.into())), ..h.clone() }),
+            m => m.clone(),
+        },
+    };
     let e = std::thread::scope(|scope| {
         let (input, theirs) = (&input, options.clone());
         let served = scope.spawn(move || Analysis::open(input, theirs).unwrap().serve(&one, &quick()));

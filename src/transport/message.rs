@@ -289,31 +289,13 @@ mod tests {
         let mut r = FrameResult::of(vec![Estimate { quantity: Quantity::Capacitance, value: vec![1.0 / 3.0], std: vec![f64::NAN] }]);
         r.launch = LaunchInfo { center: [0.1, -0.0, 3.0], radius: 2.0, enclosing_radius: 1.5, skin_thickness: 1e-6 };
         r.warnings = vec!["wide".into()];
+        let hello = |selftest: Vec<u64>, gpu| {
+            Message::Hello(Hello { build: "b".into(), job: "j".into(), selftest, host: "h".into(), cores: 16, gpu })
+        };
         let all = [
-            Message::Hello(Hello {
-                build: "b".into(),
-                job: "j".into(),
-                selftest: vec![1, u64::MAX],
-                host: "h".into(),
-                cores: 16,
-                gpu: None,
-            }),
-            Message::Hello(Hello {
-                build: "b".into(),
-                job: "j".into(),
-                selftest: vec![],
-                host: "h".into(),
-                cores: 1,
-                gpu: Some(Ok("d".into())),
-            }),
-            Message::Hello(Hello {
-                build: "b".into(),
-                job: "j".into(),
-                selftest: vec![],
-                host: "h".into(),
-                cores: 1,
-                gpu: Some(Err("none".into())),
-            }),
+            hello(vec![1, u64::MAX], None),
+            hello(vec![], Some(Ok("d".into()))),
+            hello(vec![], Some(Err("none".into()))),
             Message::Description(Description { frames_mode: true, chunk_frames: 5, profile: "{}".into(), gpu_cost: None }),
             Message::Description(Description {
                 frames_mode: true,
