@@ -110,7 +110,7 @@ fn goes_quiet(inner: Local, sends: usize) -> Hooked<impl Fn(usize, &Message) -> 
 /// messages; rank `other` prepares `other_options`), rank 0 writing `csv` and a JSON report;
 /// what rank 0's run returned, the JSON, and what each other rank's serve returned.
 #[allow(clippy::too_many_arguments)]
-fn over_ranks_with(
+fn over_ranks(
     config: &Config,
     size: usize,
     input: &Path,
@@ -158,19 +158,6 @@ fn over_ranks_with(
     })
 }
 
-/// [`over_ranks_with`] the quick timeouts.
-fn over_ranks(
-    size: usize,
-    input: &Path,
-    options: &Options,
-    csv: &Path,
-    checkpoint: Option<&Path>,
-    dying: Option<(usize, usize)>,
-    other: Option<(usize, Options)>,
-) -> (trajwalk::Result<trajwalk::analysis::Completed>, Option<Value>, Vec<trajwalk::Result<()>>) {
-    over_ranks_with(&quick(), size, input, options, csv, checkpoint, dying, other)
-}
-
 #[test]
 fn four_ranks_hand_out_frames_and_write_the_bytes_of_one_process() {
     let input = example("peptide.h5md");
@@ -178,7 +165,7 @@ fn four_ranks_hand_out_frames_and_write_the_bytes_of_one_process() {
     let reference = scratch("frames-alone.csv");
     alone(&input, &options, &reference);
     let csv = scratch("frames-ranks.csv");
-    let (outcome, doc, workers) = over_ranks(4, &input, &options, &csv, None, None, None);
+    let (outcome, doc, workers) = over_ranks(&quick(), 4, &input, &options, &csv, None, None, None);
     let completed = outcome.unwrap();
     assert!(workers.iter().all(|w| w.is_ok()), "{workers:?}");
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), std::fs::read_to_string(&reference).unwrap());
@@ -209,7 +196,7 @@ fn three_ranks_share_one_frames_walks_and_fold_them_to_the_same_bits() {
     let reference = scratch("within-alone.csv");
     let single = alone(&input, &options, &reference);
     let csv = scratch("within-ranks.csv");
-    let (outcome, doc, workers) = over_ranks(3, &input, &options, &csv, None, None, None);
+    let (outcome, doc, workers) = over_ranks(&quick(), 3, &input, &options, &csv, None, None, None);
     outcome.unwrap();
     assert!(workers.iter().all(|w| w.is_ok()), "{workers:?}");
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), std::fs::read_to_string(&reference).unwrap());
@@ -232,7 +219,7 @@ fn a_rank_that_dies_ends_the_job_naming_it_and_the_rerun_resumes_to_the_same_byt
     let csv = scratch("dies-ranks.csv");
     let started = Instant::now();
     // Rank 2 says hello, joins, asks twice and returns one task, then goes silent.
-    let (outcome, _, _) = over_ranks(3, &input, &options, &csv, Some(&cp), Some((2, 5)), None);
+    let (outcome, _, _) = over_ranks(&quick(), 3, &input, &options, &csv, Some(&cp), Some((2, 5)), None);
     let waited = started.elapsed();
     let e = outcome.unwrap_err();
     let Error::Stopped { written, error, .. } = &e else { panic!("{e}") };
@@ -244,7 +231,7 @@ fn a_rank_that_dies_ends_the_job_naming_it_and_the_rerun_resumes_to_the_same_byt
     assert!(*written < 12, "the job stopped before its end ({written} frames written)");
     assert!(waited < Duration::from_secs(60), "it ended within the timeout, not a hang ({waited:?})");
     let csv = scratch("resumed-ranks.csv");
-    let (outcome, doc, _) = over_ranks(2, &input, &options, &csv, Some(&cp), None, None);
+    let (outcome, doc, _) = over_ranks(&quick(), 2, &input, &options, &csv, Some(&cp), None, None);
     let completed = outcome.unwrap();
     assert_eq!(completed.frames_from_checkpoint, *written, "the rerun took the committed frames from the checkpoint");
     assert_eq!(doc.unwrap()["frames_computed"], 12 - *written);
@@ -267,7 +254,7 @@ fn a_bad_frame_fails_as_on_one_machine_after_the_frames_before_it() {
     let mut a = Report::new(Destination::open(Some(&reference)).unwrap(), Style::Csv);
     let expected = one.run(&mut [&mut a as &mut dyn Sink]).unwrap_err().to_string();
     let csv = scratch("bad-ranks.csv");
-    let (outcome, _, workers) = over_ranks(3, &path, &options, &csv, None, None, None);
+    let (outcome, _, workers) = over_ranks(&quick(), 3, &path, &options, &csv, None, None, None);
     assert_eq!(outcome.unwrap_err().to_string(), expected);
     assert!(expected.starts_with("stopped after 6 of 9 frames"), "{expected}");
     assert!(workers.iter().all(|w| w.is_ok()), "the other ranks were told to stop: {workers:?}");
@@ -279,7 +266,7 @@ fn a_rank_that_prepared_another_job_is_refused_by_name() {
     let input = example("peptide.h5md");
     let options = peptide(4, 1000);
     let csv = scratch("refused.csv");
-    let (outcome, _, workers) = over_ranks(3, &input, &options, &csv, None, None, Some((1, peptide(4, 2000))));
+    let (outcome, _, workers) = over_ranks(&quick(), 3, &input, &options, &csv, None, None, Some((1, peptide(4, 2000))));
     assert_eq!(
         outcome.unwrap_err().to_string(),
         "rank 1 on local-1: prepared another job than rank 0 (another input file, options or frames)"
@@ -304,7 +291,7 @@ fn a_panic_on_any_rank_ends_the_job_at_once_naming_it_and_the_rerun_resumes_to_t
         let csv = scratch(&format!("panic-{rank}-ranks.csv"));
         let fault = Config { fault: Some(Fault { rank, task: 2 }), ..slow.clone() };
         let started = Instant::now();
-        let (outcome, _, workers) = over_ranks_with(&fault, 3, &input, &options, &csv, Some(&cp), None, None);
+        let (outcome, _, workers) = over_ranks(&fault, 3, &input, &options, &csv, Some(&cp), None, None);
         let waited = started.elapsed();
         let e = outcome.unwrap_err();
         let (written, cause) = match &e {
@@ -324,7 +311,7 @@ fn a_panic_on_any_rank_ends_the_job_at_once_naming_it_and_the_rerun_resumes_to_t
             }
         }
         let resumed = scratch(&format!("panic-{rank}-resumed.csv"));
-        let (outcome, _, _) = over_ranks(2, &input, &options, &resumed, Some(&cp), None, None);
+        let (outcome, _, _) = over_ranks(&quick(), 2, &input, &options, &resumed, Some(&cp), None, None);
         assert_eq!(outcome.unwrap().frames_from_checkpoint, written, "the rerun took the committed frames from the checkpoint");
         assert_eq!(std::fs::read_to_string(&resumed).unwrap(), std::fs::read_to_string(&reference).unwrap());
     }
@@ -390,7 +377,7 @@ fn on_gpus_three_ranks_write_the_bytes_of_one_process_on_its_gpu_and_another_dev
     let reference = scratch("gpu-alone.csv");
     alone(&input, &options, &reference);
     let csv = scratch("gpu-ranks.csv");
-    let (outcome, doc, workers) = over_ranks(3, &input, &options, &csv, None, None, None);
+    let (outcome, doc, workers) = over_ranks(&quick(), 3, &input, &options, &csv, None, None, None);
     outcome.unwrap();
     assert!(workers.iter().all(|w| w.is_ok()), "{workers:?}");
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), std::fs::read_to_string(&reference).unwrap());
@@ -400,7 +387,7 @@ fn on_gpus_three_ranks_write_the_bytes_of_one_process_on_its_gpu_and_another_dev
     // A rank whose --gpu-adapter matches nothing.
     let mut missing = options.clone();
     missing.execution.gpu_adapter = Some("no-such-device-anywhere".into());
-    let (outcome, _, _) = over_ranks(3, &input, &options, &scratch("gpu-missing.csv"), None, None, Some((1, missing)));
+    let (outcome, _, _) = over_ranks(&quick(), 3, &input, &options, &scratch("gpu-missing.csv"), None, None, Some((1, missing)));
     let e = outcome.unwrap_err().to_string();
     let said = "rank 1 on local-1: has no GPU to walk on, which --strategy gpu asks of every rank (GPU: no GPU adapter matches --gpu-adapter 'no-such-device-anywhere'; found: ";
     assert!(e.starts_with(said), "{e}");
