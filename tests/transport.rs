@@ -173,8 +173,11 @@ fn four_ranks_hand_out_frames_and_write_the_bytes_of_one_process() {
     let doc = doc.unwrap();
     let plan = &doc["plan"];
     assert_eq!(plan["distribution"]["frames_mode"], true, "{}", plan["distribution"]);
+    let auto = "; GPU not considered: a job over several ranks walks on GPUs only with --strategy gpu, as GPU and CPU frames differ in their last bits and which rank runs which frame depends on timing";
+    assert!(plan["reason"].as_str().unwrap().ends_with(auto), "{}", plan["reason"]);
     let ranks = plan["ranks"].as_array().unwrap();
     assert_eq!(ranks.len(), 4);
+    assert!(ranks.iter().all(|r| r["gpu"].is_null()), "{ranks:?}");
     for (k, r) in ranks.iter().enumerate() {
         assert_eq!(r["rank"], k);
         assert_eq!(r["host"], format!("local-{k}"));
