@@ -111,7 +111,7 @@ fn main() {
             best[k] = (best[k].0.min(o), best[k].1.min(r));
         }
     }
-    let mut report = |name: &str, bytes: f64, (opened, read): (f64, f64)| {
+    let report = |name: &str, bytes: f64, (opened, read): (f64, f64)| {
         if opened.is_finite() {
             println!(
                 "{name:<22} open {:7.1} ms  read {:6.2} ms/frame  {:7.1} frames/s  {:7.1} MB/s of file  (open+read {:6.1} frames/s)",
