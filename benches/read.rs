@@ -1,14 +1,17 @@
 //! Read throughput of the trajectory readers on a real GROMACS run (adenylate kinase in
 //! water, 47,681 atoms, 10 frames of `../shared/data/adk_oplsaa.xtc` with its GRO), with the
-//! protein selected: the XTC through chemfiles against the same frames written as H5MD
-//! (f32, chunked by frame, as MD engines write it), and the share of a run that reading is
-//! at 1e4 walks and interior samples per frame.
+//! protein selected: the XTC through chemfiles, the same frames written by chemfiles as TRR,
+//! DCD, a 10-frame GRO and a LAMMPS dump, and as H5MD (f32, chunked by frame, as MD engines
+//! write it); MDAnalysis's XTC reader on the same file where the Python package's `.venv`
+//! exists (`benches/read_mda.py`); and the share of a run that reading is at 1e4 walks and
+//! interior samples per frame. Rows are measured round by round, interleaved, best of each.
 //!
 //! cargo bench --bench read
 //!
 //! Figures are wall time on this machine: compare the ratios within one run.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 use trajwalk::analysis::{Analysis, Options};
 use trajwalk::compute::Sampling;
@@ -16,25 +19,51 @@ use trajwalk::io::h5md_write::H5md;
 use trajwalk::job::{Job, JobOptions};
 use trajwalk::trajectory::{Chunk, OpenOptions, Trajectory};
 
-/// Seconds to open `path` and stream every frame's selected atoms (best of `repeats`).
-fn read_seconds(path: &Path, open: &OpenOptions, job: &JobOptions, repeats: usize) -> (f64, f64) {
-    let (mut best_open, mut best_read) = (f64::INFINITY, f64::INFINITY);
-    for _ in 0..repeats {
-        let t0 = Instant::now();
-        let t = Trajectory::open(path, open).unwrap();
-        let opened = t0.elapsed().as_secs_f64();
-        let job = Job::prepare(t, job).unwrap();
-        let t1 = Instant::now();
-        let mut n = 0;
-        for f in job.stream() {
-            f.unwrap();
-            n += 1;
-        }
-        assert_eq!(n, 10);
-        best_open = best_open.min(opened);
-        best_read = best_read.min(opened + t1.elapsed().as_secs_f64());
+const ROUNDS: usize = 5;
+const FRAMES: usize = 10;
+
+/// Seconds to open `path` (its topology included) and to stream every frame's selected atoms.
+fn read_seconds(path: &Path, open: &OpenOptions, job: &JobOptions) -> (f64, f64) {
+    let t0 = Instant::now();
+    let t = Trajectory::open(path, open).unwrap();
+    let opened = t0.elapsed().as_secs_f64();
+    let job = Job::prepare(t, job).unwrap();
+    let t1 = Instant::now();
+    let mut n = 0;
+    for f in job.stream() {
+        f.unwrap();
+        n += 1;
     }
-    (best_open, best_read)
+    assert_eq!(n, FRAMES, "{}", path.display());
+    (opened, t1.elapsed().as_secs_f64())
+}
+
+/// MDAnalysis's open and read seconds for the XTC, or None without the venv.
+fn mdanalysis_seconds(python: &Path, gro: &Path, xtc: &Path) -> Option<(f64, f64)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/read_mda.py");
+    let out = Command::new(python).arg(&script).arg(gro).arg(xtc).arg("protein").output().ok()?;
+    if !out.status.success() {
+        println!("MDAnalysis row failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+        return None;
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(line.lines().last()?).ok()?;
+    assert_eq!(doc["frames"].as_u64(), Some(FRAMES as u64));
+    Some((doc["open_s"].as_f64()?, doc["read_s"].as_f64()?))
+}
+
+/// The XTC's frames, with the GRO's atoms, written by chemfiles in each of `formats`.
+fn write_with_chemfiles(xtc: &Path, gro: &Path, dir: &Path, formats: &[&str]) -> Vec<PathBuf> {
+    let mut input = chemfiles::Trajectory::open(xtc, 'r').unwrap();
+    input.set_topology_file(gro).unwrap();
+    let paths: Vec<PathBuf> = formats.iter().map(|ext| dir.join(format!("adk.{ext}"))).collect();
+    let mut outputs: Vec<chemfiles::Trajectory> = paths.iter().map(|p| chemfiles::Trajectory::open(p, 'w').unwrap()).collect();
+    let mut frame = chemfiles::Frame::new();
+    for _ in 0..input.nsteps() {
+        input.read(&mut frame).unwrap();
+        outputs.iter_mut().for_each(|o| o.write(&frame).unwrap());
+    }
+    paths
 }
 
 fn main() {
@@ -47,29 +76,63 @@ fn main() {
     let open = OpenOptions { topology: Some(gro.clone()), ..Default::default() };
     let select = JobOptions { select: Some("protein".into()), ..Default::default() };
 
+    let dir = std::env::temp_dir().join(format!("trajwalk-read-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let t = Trajectory::open(&xtc, &open).unwrap();
     let atoms = t.topology.len();
     let frames = t.reader(0..atoms).unwrap().read_chunk(&Chunk { segment: 0, start: 0, step: 1, count: t.len() }).unwrap();
     let positions = ndarray::Array3::from_shape_fn((frames.len(), atoms, 3), |(f, a, k)| frames[f].positions[a][k]);
-    let h5 = std::env::temp_dir().join(format!("trajwalk-read-bench-{}.h5md", std::process::id()));
+    let h5 = dir.join("adk.h5md");
     H5md { single_precision: true, ..H5md::new(positions) }.save(&h5).unwrap();
+    let written = write_with_chemfiles(&xtc, &gro, &dir, &["trr", "dcd", "gro", "lammpstrj"]);
 
-    let mut rows = vec![];
-    for (name, path) in [("XTC (chemfiles)", &xtc), ("H5MD f32", &h5)] {
-        let (opened, total) = read_seconds(path, &open, &select, 5);
-        let bytes = std::fs::metadata(path).unwrap().len() as f64;
-        let read = total - opened;
-        println!(
-            "{name:<16} open (topology included) {:6.1} ms  read {:6.2} ms/frame  {:7.1} frames/s  {:6.1} MB/s of file (open+read: {:6.1} frames/s)",
-            opened * 1e3,
-            read * 1e2,
-            10.0 / read,
-            bytes / read / 1e6,
-            10.0 / total
-        );
-        rows.push((total, read));
+    let mut rows: Vec<(String, PathBuf)> = vec![("XTC (chemfiles)".into(), xtc.clone())];
+    for (label, path) in ["TRR", "DCD", "GRO, 10 frames", "LAMMPS dump"].iter().zip(&written) {
+        rows.push((label.to_string(), path.clone()));
     }
-    println!("XTC / H5MD read time per frame: {:.2}", rows[0].1 / rows[1].1);
+    rows.push(("H5MD f32".into(), h5.clone()));
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let with_mda = python.exists();
+    if !with_mda {
+        println!("MDAnalysis row skipped: no {} (run tools/install-deps)", python.display());
+    }
+
+    // Best open and best read of each row over the rounds; the last row is MDAnalysis's.
+    let mut best = vec![(f64::INFINITY, f64::INFINITY); rows.len() + 1];
+    for _ in 0..ROUNDS {
+        for (k, (_, path)) in rows.iter().enumerate() {
+            // A GRO (or any format that names atoms) is its own topology.
+            let open = if path.extension().is_some_and(|e| e == "gro") { OpenOptions::default() } else { open.clone() };
+            let (o, r) = read_seconds(path, &open, &select);
+            best[k] = (best[k].0.min(o), best[k].1.min(r));
+        }
+        if let Some((o, r)) = with_mda.then(|| mdanalysis_seconds(&python, &gro, &xtc)).flatten() {
+            let k = rows.len();
+            best[k] = (best[k].0.min(o), best[k].1.min(r));
+        }
+    }
+    let report = |name: &str, bytes: f64, (opened, read): (f64, f64)| {
+        if opened.is_finite() {
+            println!(
+                "{name:<22} open {:7.1} ms  read {:6.2} ms/frame  {:7.1} frames/s  {:7.1} MB/s of file  (open+read {:6.1} frames/s)",
+                opened * 1e3,
+                read * 1e3 / FRAMES as f64,
+                FRAMES as f64 / read,
+                bytes / read / 1e6,
+                FRAMES as f64 / (opened + read)
+            );
+        }
+    };
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len() as f64;
+    for ((name, path), b) in rows.iter().zip(&best) {
+        report(name, size(path), *b);
+    }
+    report("XTC (MDAnalysis)", size(&xtc), best[rows.len()]);
+    let h5_row = rows.len() - 1;
+    println!("XTC (chemfiles) / H5MD read time per frame: {:.2}", best[0].1 / best[h5_row].1);
+    if best[rows.len()].1.is_finite() {
+        println!("XTC read time per frame, trajwalk (chemfiles) / MDAnalysis: {:.2}", best[0].1 / best[rows.len()].1);
+    }
 
     // A run at 1e4 walks and samples per frame, the protein selected, all cores: reading
     // (opening included) as a share of it.
@@ -81,8 +144,8 @@ fn main() {
     println!(
         "run of 10 frames at 1e4 walks: {:.2} s; reading the XTC's frames is {:.1}% of it, {:.1}% with the open (GRO topology) included",
         run,
-        100.0 * rows[0].1 / run,
-        100.0 * rows[0].0 / run
+        100.0 * best[0].1 / run,
+        100.0 * (best[0].0 + best[0].1) / run
     );
-    std::fs::remove_file(&h5).ok();
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -72,7 +72,7 @@ fn the_cross_format_files_give_the_same_frames_and_bit_equal_coordinates_the_sam
     // XYZ holds the coordinates as decimals in Angstrom: the reference.
     let reference = frames(&Trajectory::open(&xyz, &open).unwrap());
     assert_eq!((reference.len(), reference[0].positions.len()), (5, 5));
-    // XTC keeps 1e-3 nm; TRR, DCD and TNG single precision (of values up to 25 A).
+    // XTC keeps 1e-3 nm; TRR and DCD single precision (of values up to 25 A).
     let mut all = vec![(xyz.clone(), reference.clone())];
     // MDAnalysis's test.dcd holds 3 title lines (244 bytes) in a record whose markers say
     // 164 bytes, which chemfiles refuses; with the markers mended it reads.
@@ -86,19 +86,33 @@ fn the_cross_format_files_give_the_same_frames_and_bit_equal_coordinates_the_sam
     (bytes[0x5c], bytes[0x154]) = (244, 244);
     let mended = tmp("test.dcd");
     std::fs::write(&mended, bytes).unwrap();
-    // chemfiles' TNG reader fails on this file's second frame (its frames and MD steps, as
-    // in chemfiles issue 425): the whole file is refused at open, naming the frame, rather
-    // than read in part.
+    // gmx trjconv numbered this TNG's frames 0 to 4 but kept the run's stride of 100, which
+    // chemfiles' TNG reader rounds past (see io::tng): refused at open, saying so.
     let tng = mda("test.tng").unwrap();
     assert_eq!(
         Trajectory::open(&tng, &open).unwrap_err().to_string(),
         format!(
-            "{}: frame 1 cannot be read: error while calling tng_util_pos_read_range( tng_, tng_steps_[step_], tng_steps_[step_], buffer.ptr(), &unused ) in the TNG library",
+            "{}: holds the positions of its frame set 1 at TNG frame 1, which is not a multiple of their stride of 100 frames (as `gmx trjconv` writes TNG files); chemfiles' TNG reader cannot find such frames. Convert it with `gmx trjconv -f {} -o test.xtc` and read the XTC",
+            tng.display(),
             tng.display()
         )
     );
-    for (name, tolerance, steps) in [("test.xtc", 1e-2, true), ("test.trr", 1e-4, true), ("dcd", 1e-4, false)] {
-        let path = if name == "dcd" { mended.clone() } else { mda(name).unwrap() };
+    // Its frames numbered as mdrun numbers them (MD steps 0, 100, ..., 400), it reads.
+    let renumbered = tmp("test.tng");
+    std::fs::write(&renumbered, tng_renumbered(&std::fs::read(&tng).unwrap(), 100)).unwrap();
+    let t = Trajectory::open(&renumbered, &open).unwrap();
+    assert_eq!(t.frames.iter().map(|f| f.step).collect::<Vec<_>>(), (0..5).map(|k| Some(100 * k)).collect::<Vec<_>>());
+    for (k, f) in t.frames.iter().enumerate() {
+        assert!(f.time.is_some_and(|ps| (ps - k as f64).abs() < 1e-9), "frame {k}: time {:?} ps", f.time);
+    }
+    // XTC and this TNG keep 1e-3 nm.
+    let cases = [("test.xtc", 1e-2, true), ("test.trr", 1e-4, true), ("dcd", 1e-4, false), ("tng", 1e-2, true)];
+    for (name, tolerance, steps) in cases {
+        let path = match name {
+            "dcd" => mended.clone(),
+            "tng" => renumbered.clone(),
+            _ => mda(name).unwrap(),
+        };
         let t = Trajectory::open(&path, &open).unwrap();
         assert_eq!(t.len(), 5, "{name}");
         assert_eq!(t.topology.atoms[1].resname, "ARG", "{name}: the --topology's atoms");
@@ -132,6 +146,35 @@ fn the_cross_format_files_give_the_same_frames_and_bit_equal_coordinates_the_sam
         }
     }
     assert!(pairs >= 1, "no two formats gave bit-equal coordinates");
+}
+
+/// A TNG file with every frame number (of its frame sets and its data blocks) multiplied by
+/// `factor`, and the hashes of the blocks so changed cleared (the TNG library checks a
+/// hash only where there is one). Little-endian; TNG block ids: 2 a frame set, 0x10000000
+/// and up trajectory data, whose contents start with type, dependency and sparseness bytes,
+/// values per frame, codec, the codec's multiplier (if compressed), then first frame.
+fn tng_renumbered(tng: &[u8], factor: i64) -> Vec<u8> {
+    let mut out = tng.to_vec();
+    let word = |b: &[u8], at: usize| i64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let mut offset = 0;
+    while offset < out.len() {
+        let (header, contents, id) = (word(&out, offset) as usize, word(&out, offset + 8) as usize, word(&out, offset + 16));
+        let start = offset + header;
+        let first = match id {
+            2 => Some(start),
+            0x1000_0000.. if out[start + 1] & 1 == 1 && out[start + 2] == 1 => {
+                Some(start + 19 + if word(&out, start + 11) != 0 { 8 } else { 0 })
+            }
+            _ => None,
+        };
+        if let Some(at) = first {
+            let frame = word(&out, at) * factor;
+            out[at..at + 8].copy_from_slice(&frame.to_le_bytes());
+            out[offset + 24..offset + 40].fill(0);
+        }
+        offset = start + contents;
+    }
+    out
 }
 
 #[test]

@@ -454,12 +454,13 @@ fn compute<'py>(
     results(py, &analysis, collected, &completed)
 }
 
-/// The file-based run with every option of the command line's `run`.
+/// The file-based run with every option of the command line's `run`, on one input or on
+/// several read as one trajectory in order (`trajwalk run md1.xtc md2.xtc`).
 #[pyfunction]
-#[pyo3(signature = (path, options=None))]
-fn run<'py>(py: Python<'py>, path: PathBuf, options: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyDict>> {
+#[pyo3(signature = (paths, options=None))]
+fn run<'py>(py: Python<'py>, paths: Vec<PathBuf>, options: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyDict>> {
     let (opts, outputs) = self::options(options, true)?;
-    let mut analysis = Analysis::open(&path, opts).map_err(error)?;
+    let mut analysis = Analysis::open_all(&paths, opts).map_err(error)?;
     if let Some(cp) = &outputs.checkpoint {
         analysis = analysis.checkpoint(cp, outputs.fresh);
     }

@@ -246,8 +246,9 @@ def compute(
 
 
 def run(path, **options) -> Results:
-    """The command line's ``trajwalk run`` on a file (.h5md, .pdb, .bod, ...), returning the
-    results; every option is the command line's with ``-`` spelled ``_`` and walks named
+    """The command line's ``trajwalk run`` on a file (.h5md, .pdb, .xtc, ... with
+    ``topology``), or on a list of files read as one trajectory in order, as
+    ``trajwalk run md1.xtc md2.xtc`` reads them, returning the results; every option is the command line's with ``-`` spelled ``_`` and walks named
     ``n_walks``/``n_interior_samples``: ``select``, ``radii`` (a table name, a radii file
     or one radius), ``radii_key``, ``radius_scale``, ``radius_add``, ``start``, ``stop``,
     ``step``, ``frames``, ``unwrap``, ``length_unit``, ``topology``, ``group``, ``runs``,
@@ -255,4 +256,5 @@ def run(path, **options) -> Results:
     ``fresh``, ``out`` and ``format`` (a JSON, CSV, table or H5MD report), ``plot``."""
     import os
 
-    return Results(_trajwalk.run(os.fspath(path), options))
+    paths = [os.fspath(p) for p in path] if isinstance(path, (list, tuple)) else [os.fspath(path)]
+    return Results(_trajwalk.run(paths, options))

@@ -8,7 +8,8 @@
 //! table needs each frame's step and time before any frame is computed, and a truncated
 //! or inconsistent file (a frame with another atom count) is then refused before the first
 //! walk, naming the frame. An XTC, the commonest and largest, is opened from its frame
-//! headers alone (`xtc_headers`), without decompressing a frame. Each reader opens its own chemfiles handle and reads the frames
+//! headers alone (`xtc_headers`), without decompressing a frame; a TNG is first checked for
+//! a frame numbering chemfiles cannot follow (`super::tng`). Each reader opens its own chemfiles handle and reads the frames
 //! of its chunks by seeking (chemfiles indexes frames at open), holding one frame at a time.
 
 use super::formats::{Carries, FormatInfo};
@@ -248,8 +249,10 @@ pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Resul
         let (atoms, frames) = xtc_headers(path)?;
         return Ok(trajectory(path, info, opts, Topology::from_elements(vec![None; atoms]), frames));
     }
-    if info.name == "mmcif" {
-        check_mmcif_columns(path)?;
+    match info.name {
+        "mmcif" => check_mmcif_columns(path)?,
+        "tng" => super::tng::check(path)?,
+        _ => {}
     }
     let mut h = Handle::open(path, info)?;
     let n = h.trajectory.nsteps();

@@ -12,4 +12,5 @@ pub mod memory;
 pub mod pdb;
 pub mod prmtop;
 pub mod psf;
+pub mod tng;
 pub mod wepy;
