@@ -89,10 +89,11 @@ fn positions(file: impl Read + Seek, size: u64) -> std::io::Result<Option<Vec<Op
     let first: [u8; 8] = words.bytes(0)?;
     words.little = first[0] != 0 && first[7] == 0;
     let (mut offset, mut sets) = (0u64, Vec::new());
-    while offset + 24 <= size {
+    while size.saturating_sub(offset) >= 24 {
         let (header, contents, id) = (words.at(offset)?, words.at(offset + 8)?, words.at(offset + 16)?);
         let (Ok(header @ 24..), Ok(contents)) = (u64::try_from(header), u64::try_from(contents)) else { return Ok(None) };
-        let start = offset + header;
+        // Checked: a corrupt size must end the scan, not wrap round to an earlier block.
+        let Some(start) = offset.checked_add(header).filter(|s| s.checked_add(contents).is_some()) else { return Ok(None) };
         match (id, sets.last_mut()) {
             (FRAME_SET, _) => sets.push(None),
             (POSITIONS, Some(set)) => {
@@ -107,7 +108,30 @@ fn positions(file: impl Read + Seek, size: u64) -> std::io::Result<Option<Vec<Op
             }
             _ => {}
         }
+        // Every block moves forward (its header is at least 24 bytes), so the scan ends.
         offset = start + contents;
     }
     Ok(Some(sets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(header: i64, contents: i64, id: i64) -> Vec<u8> {
+        [header, contents, id].iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn block_sizes_past_the_end_or_past_u64_end_the_scan_instead_of_wrapping() {
+        for (header, contents) in [(i64::MAX, i64::MAX), (24, i64::MAX), (i64::MAX, 0)] {
+            let bytes = [block(header, contents, FRAME_SET), block(24, 0, FRAME_SET)].concat();
+            let size = bytes.len() as u64;
+            let sets = positions(std::io::Cursor::new(bytes), size).unwrap();
+            assert!(sets.as_ref().is_none_or(|s| s.len() == 1), "{header} {contents}: {sets:?}");
+        }
+        // A negative size is not a layout this scan understands.
+        let bytes = block(-1, 0, FRAME_SET);
+        assert_eq!(positions(std::io::Cursor::new(bytes), 24).unwrap(), None);
+    }
 }
