@@ -498,9 +498,15 @@ fn farthest_first(d: [f32; 4]) -> [usize; 4] {
 /// with its brute-force minimum.
 #[inline(always)]
 pub fn sphere_distance(s: &Sphere, x: V3) -> f64 {
-    let c = s.center64();
-    let d = [x[0] - c[0], x[1] - c[1], x[2] - c[2]];
-    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() - s.radius as f64
+    distance_to(s.center, s.radius, x)
+}
+
+/// [`sphere_distance`] from a sphere's parts, for the grid's copies laid out side by side:
+/// one definition, so every query computes the same bits.
+#[inline(always)]
+pub fn distance_to(center: [f32; 3], radius: f32, x: V3) -> f64 {
+    let d = [x[0] - center[0] as f64, x[1] - center[1] as f64, x[2] - center[2] as f64];
+    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() - radius as f64
 }
 
 fn build_binary(spheres: &[Sphere], order: &mut [u32], offset: usize, index: usize, nodes: &mut Vec<Binary>) {

@@ -16,7 +16,7 @@
 //! timing; that changes the speed only.
 
 use crate::body::Sphere;
-use crate::bvh::{Bvh, Near};
+use crate::bvh::{distance_to, Bvh, Near};
 use crate::vec3::V3;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
@@ -133,14 +133,12 @@ impl Grid {
             }
         };
         let fours = cell.as_deref()?;
-        // Lane by lane the same f64 operations as `sphere_distance`; the minimum of the lanes'
-        // minima is the minimum over all candidates (min is exact, so the grouping does not
-        // change it).
+        // Lane by lane the sphere distance of the tree; the minimum of the lanes' minima is
+        // the minimum over all candidates (min is exact, so the grouping does not change it).
         let mut best = [f64::INFINITY; 4];
         for f in fours {
             for l in 0..4 {
-                let d = [x[0] - f.x[l] as f64, x[1] - f.y[l] as f64, x[2] - f.z[l] as f64];
-                let d = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() - f.r[l] as f64;
+                let d = distance_to([f.x[l], f.y[l], f.z[l]], f.r[l], x);
                 best[l] = if d < best[l] { d } else { best[l] };
             }
         }
