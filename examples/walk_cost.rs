@@ -3,14 +3,17 @@
 //! and prints the time per walk of the second part and a fingerprint of every walk's tally
 //! bits (the same fingerprint before and after a change means the same walks).
 //!
-//! cargo run --release --example walk_cost -- BODY.bod [warm] [n] [zeno|tight]
+//! cargo run --release --example walk_cost -- BODY.bod [warm] [n] [zeno|tight] [portable|avx2|auto]
+//!
+//! The last picks the compilation of the walk loop (`trajwalk::walk::Kernel`; auto, the
+//! default, is what a run uses), so both are measured from one binary.
 //!
 //! Under `valgrind --tool=callgrind --toggle-collect=walk_cost::measured` only the
 //! measured walks are counted.
 
 use std::time::Instant;
 use trajwalk::body::{Body, BodyOptions, Launch};
-use trajwalk::walk::{exterior_block, ExteriorTally, Seeds, BLOCK};
+use trajwalk::walk::{exterior_block_with, ExteriorTally, Kernel, Seeds, BLOCK};
 
 const SEEDS: Seeds = Seeds { seed: 42, frame_key: 0 };
 
@@ -24,10 +27,10 @@ fn fingerprint(hash: &mut u64, t: &ExteriorTally) {
 }
 
 #[inline(never)]
-fn measured(body: &Body, blocks: std::ops::Range<u64>, hash: &mut u64) -> ExteriorTally {
+fn measured(kernel: Kernel, body: &Body, blocks: std::ops::Range<u64>, hash: &mut u64) -> ExteriorTally {
     let mut sum = ExteriorTally::default();
     for b in blocks {
-        let t = exterior_block(body, SEEDS, b, u64::MAX);
+        let t = exterior_block_with(kernel, body, SEEDS, b, u64::MAX);
         fingerprint(hash, &t);
         trajwalk::walk::Tally::merge(&mut sum, &t);
     }
@@ -36,24 +39,30 @@ fn measured(body: &Body, blocks: std::ops::Range<u64>, hash: &mut u64) -> Exteri
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).ok_or_else(|| anyhow::anyhow!("usage: walk_cost BODY.bod [warm] [n] [zeno|tight]"))?;
+    let path = args.get(1).ok_or_else(|| anyhow::anyhow!("usage: walk_cost BODY.bod [warm] [n] [zeno|tight] [portable|avx2|auto]"))?;
     let warm: u64 = args.get(2).map_or(Ok(32_768), |s| s.parse())?;
     let n: u64 = args.get(3).map_or(Ok(131_072), |s| s.parse())?;
     let launch = match args.get(4).map(String::as_str) {
         Some("zeno") => Launch::Zeno,
         _ => Launch::Tight,
     };
+    let kernel = match args.get(5).map(String::as_str) {
+        Some("portable") => Kernel::PORTABLE,
+        Some("avx2") => Kernel::avx2().ok_or_else(|| anyhow::anyhow!("this CPU has no AVX2"))?,
+        None | Some("auto") => Kernel::detect(),
+        Some(other) => anyhow::bail!("unknown kernel {other:?}: portable, avx2 or auto"),
+    };
     let input = trajwalk::io::bod::read(std::path::Path::new(path))?;
     let body = Body::new(&input.centers, &input.radii, &BodyOptions { launch, ..Default::default() })?;
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     let w = warm / BLOCK;
-    measured_warm(&body, 0..w, &mut hash);
+    measured_warm(kernel, &body, 0..w, &mut hash);
     let (started, cpu) = (Instant::now(), cpu_ns());
-    let t = measured(&body, w..w + n / BLOCK, &mut hash);
+    let t = measured(kernel, &body, w..w + n / BLOCK, &mut hash);
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu.zip(cpu_ns()).map_or(f64::NAN, |(a, b)| (b - a) as f64 * 1e-9);
     println!(
-        "{:.4} us/walk on the CPU  {:.4} us/walk wall  {} walks  hits {} steps/walk {:.3}  fingerprint {hash:016x}",
+        "{:.4} us/walk on the CPU  {:.4} us/walk wall  {} walks  hits {} steps/walk {:.3}  fingerprint {hash:016x}  {kernel:?}",
         cpu * 1e6 / t.walks,
         secs * 1e6 / t.walks,
         t.walks,
@@ -70,8 +79,8 @@ fn cpu_ns() -> Option<u64> {
 }
 
 #[inline(never)]
-fn measured_warm(body: &Body, blocks: std::ops::Range<u64>, hash: &mut u64) {
+fn measured_warm(kernel: Kernel, body: &Body, blocks: std::ops::Range<u64>, hash: &mut u64) {
     for b in blocks {
-        fingerprint(hash, &exterior_block(body, SEEDS, b, u64::MAX));
+        fingerprint(hash, &exterior_block_with(kernel, body, SEEDS, b, u64::MAX));
     }
 }

@@ -152,7 +152,7 @@ impl Body {
 
     /// Distance from `x` (relative to the launch centre) to the body's surface, exact unless
     /// it is below `cutoff`, in which case some value below `cutoff` is returned.
-    #[inline]
+    #[inline(always)]
     pub fn distance(&self, x: V3, cutoff: f64, near: &mut Near) -> f64 {
         self.bvh.distance_or(&self.spheres, x, cutoff, near, || self.grid.as_ref().and_then(|g| g.distance(&self.bvh, &self.spheres, x)))
     }

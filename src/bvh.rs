@@ -215,7 +215,7 @@ impl Bvh {
 
     /// [`Bvh::distance`] with a second answer tried between the walk's list and the tree:
     /// `far` returns the exact distance or None.
-    #[inline]
+    #[inline(always)]
     pub fn distance_or(&self, spheres: &[Sphere], x: V3, cutoff: f64, near: &mut Near, far: impl FnOnce() -> Option<f64>) -> f64 {
         match self.listed_distance(spheres, x, cutoff, near) {
             Ok(d) => d,
@@ -298,7 +298,9 @@ impl Bvh {
 
     /// The full query behind [`Bvh::distance`]: traverses the tree from the root, nearest
     /// boxes first, and lists the spheres within the reach. `best` is an upper bound on
-    /// the distance that some sphere attains (infinite when none is known).
+    /// the distance that some sphere attains (infinite when none is known). Inlined so that
+    /// each [`crate::walk::Kernel`] compiles its own.
+    #[inline(always)]
     fn gather(&self, spheres: &[Sphere], x: V3, cutoff: f64, mut best: f64, near: &mut Near) -> f64 {
         let Near { listed, stack } = near;
         listed.anchor = x;

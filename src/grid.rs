@@ -115,7 +115,7 @@ impl Grid {
 
     /// The exact distance from `x` to the body when `x` lies in a built far cell; None when
     /// the tree must answer.
-    #[inline]
+    #[inline(always)]
     pub fn distance(&self, bvh: &Bvh, spheres: &[Sphere], x: V3) -> Option<f64> {
         let n = self.n;
         let f = [0, 1, 2].map(|k| (x[k] - self.lo) * self.inv_h);

@@ -89,7 +89,7 @@ impl Stream {
 
     /// Uniform in the open interval (0, 1), 32 bits of resolution: the midpoint of one of
     /// 2^32 equal cells, so neither 0 nor 1 ever occurs (logs and divisions stay finite).
-    #[inline]
+    #[inline(always)]
     pub fn uniform(&mut self) -> f64 {
         (self.next_u32() as f64 + 0.5) * (1.0 / 4_294_967_296.0)
     }
@@ -97,7 +97,7 @@ impl Stream {
     /// A uniformly distributed unit vector by Marsaglia's (1972) rejection method: no
     /// trigonometry, which is a tenth of a walk's time otherwise. The number of draws varies,
     /// but deterministically: it is part of the stream.
-    #[inline]
+    #[inline(always)]
     pub fn unit_vector(&mut self) -> [f64; 3] {
         loop {
             let u = 2.0 * self.uniform() - 1.0;

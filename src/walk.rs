@@ -95,7 +95,7 @@ pub struct Seeds {
 
 /// Runs walk `k` and adds it to `tally`. `near` carries the spheres near the walker
 /// between queries; it changes the speed, never the walk.
-#[inline]
+#[inline(always)]
 pub fn exterior_walk(body: &Body, seeds: Seeds, k: u32, near: &mut Near, tally: &mut ExteriorTally) {
     let big_r = body.launch_radius;
     let st = body.skin_thickness;
@@ -134,6 +134,7 @@ pub fn exterior_walk(body: &Body, seeds: Seeds, k: u32, near: &mut Near, tally: 
 
 /// A point on the launch sphere drawn from the exterior harmonic measure seen from `x`
 /// (|x| = r > R): where a walker from `x` that does not escape first touches the sphere.
+#[inline(always)]
 fn return_to_launch_sphere(x: V3, r: f64, big_r: f64, rng: &mut Stream) -> V3 {
     let a = big_r / r;
     let xi = rng.uniform();
@@ -170,8 +171,73 @@ pub fn interior_sample(body: &Body, seeds: Seeds, j: u32, tally: &mut InteriorTa
     }
 }
 
-/// The walks `block*BLOCK .. min((block+1)*BLOCK, end)`, summed in index order.
+/// The walks `block*BLOCK .. min((block+1)*BLOCK, end)`, summed in index order, by the
+/// fastest [`Kernel`] this CPU runs.
 pub fn exterior_block(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+    exterior_block_with(Kernel::detect(), body, seeds, block, end)
+}
+
+/// One compilation of the walk loop, down to the distance queries and the random numbers.
+/// A portable binary cannot assume AVX2, so the loop is compiled twice and chosen at run
+/// time. Both do the same f64 operations in the same order (no FMA, which would round
+/// differently), so they give the same bits; only the speed differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kernel(Isa);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Kernel {
+    /// The baseline compilation, which every CPU of the target runs.
+    pub const PORTABLE: Kernel = Kernel(Isa::Portable);
+
+    /// The AVX2 compilation, or None when this CPU lacks AVX2: the only way to get one, so
+    /// a kernel that is held can always run.
+    pub fn avx2() -> Option<Kernel> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Some(Kernel(Isa::Avx2));
+        }
+        None
+    }
+
+    /// The fastest kernel this CPU runs (std caches the CPUID answer, so this is a load).
+    #[inline]
+    pub fn detect() -> Kernel {
+        Kernel::avx2().unwrap_or(Kernel::PORTABLE)
+    }
+}
+
+/// [`exterior_block`] by the given kernel.
+pub fn exterior_block_with(kernel: Kernel, body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+    match kernel.0 {
+        Isa::Portable => exterior_block_portable(body, seeds, block, end),
+        // SAFETY: a Kernel holding Avx2 exists only where Kernel::avx2 found the feature.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { exterior_block_avx2(body, seeds, block, end) },
+    }
+}
+
+#[inline(never)]
+fn exterior_block_portable(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+    exterior_block_inline(body, seeds, block, end)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline(never)]
+fn exterior_block_avx2(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+    exterior_block_inline(body, seeds, block, end)
+}
+
+/// The loop both kernels compile: everything it calls on the hot path is inlined into it,
+/// since a call out of a target-feature function runs the callee's baseline code.
+#[inline(always)]
+fn exterior_block_inline(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
     let mut tally = ExteriorTally::default();
     let mut near = Near::default();
     for k in block * BLOCK..((block + 1) * BLOCK).min(end) {
@@ -211,6 +277,33 @@ mod tests {
         assert!((m - 0.5).abs() < 4.0 * 0.3 / (20_000f64).sqrt(), "{m}");
         let p = return_to_launch_sphere([0.3, -2.0, 1.0], vec3::norm([0.3, -2.0, 1.0]), 1.5, &mut rng);
         assert!((vec3::norm(p) - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn both_kernels_walk_the_same_bits() {
+        let Some(avx2) = Kernel::avx2() else {
+            eprintln!("skipped: this CPU has no AVX2, so only the portable kernel runs");
+            return;
+        };
+        // 400 atom-sized spheres in a clump, and enough walks that the grid's far cells get
+        // built and answer: every path of a query is taken by both compilations.
+        let mut rng = Stream::new(43, 0, 0, 0);
+        let centers: Vec<V3> = (0..400).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 8.0)).collect();
+        let radii: Vec<f64> = (0..400).map(|_| 1.2 + rng.uniform()).collect();
+        let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+        let seeds = Seeds { seed: 11, frame_key: 4 };
+        // Each kernel on its own copy, so each builds its own cells.
+        let (a, b) = (body.clone(), body.clone());
+        let blocks = 96;
+        let mut hits = 0.0;
+        for i in 0..blocks {
+            let p = exterior_block_with(Kernel::PORTABLE, &a, seeds, i, u64::MAX);
+            let v = exterior_block_with(avx2, &b, seeds, i, u64::MAX);
+            assert_eq!(bytemuck::cast::<_, [u64; 18]>(p), bytemuck::cast::<_, [u64; 18]>(v), "block {i}");
+            hits += p.hits;
+        }
+        assert!(hits > 0.5 * (blocks * BLOCK) as f64, "{hits} hits");
+        assert_eq!(Kernel::detect(), avx2);
     }
 
     #[test]
