@@ -154,7 +154,7 @@ impl Body {
     /// it is below `cutoff`, in which case some value below `cutoff` is returned.
     #[inline(always)]
     pub fn distance(&self, x: V3, cutoff: f64, near: &mut Near) -> f64 {
-        self.bvh.distance_or(&self.spheres, x, cutoff, near, || self.grid.as_ref().and_then(|g| g.distance(&self.bvh, &self.spheres, x)))
+        self.bvh.distance_or(&self.spheres, x, cutoff, near, self.grid.as_ref())
     }
 
     /// Whether `x` (relative to the launch centre) lies strictly inside some sphere.

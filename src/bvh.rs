@@ -29,6 +29,7 @@
 //! |x - c| - r as computed in f64, the same as brute force, so none of this changes a walk.
 
 use crate::body::Sphere;
+use crate::grid::Grid;
 use crate::vec3::{self, V3};
 use bytemuck::{Pod, Zeroable};
 
@@ -213,23 +214,30 @@ impl Bvh {
         }
     }
 
-    /// [`Bvh::distance`] with a second answer tried between the walk's list and the tree:
-    /// `far` returns the exact distance or None.
+    /// [`Bvh::distance`] with the far-field grid's answer (exact or None) tried between the
+    /// walk's list and the tree. The grid is matched here rather than passed as a closure:
+    /// a closure called from both [`crate::walk::Kernel`]s stayed out of line, in the
+    /// baseline compilation only.
     #[inline(always)]
-    pub fn distance_or(&self, spheres: &[Sphere], x: V3, cutoff: f64, near: &mut Near, far: impl FnOnce() -> Option<f64>) -> f64 {
-        match self.listed_distance(spheres, x, cutoff, near) {
-            Ok(d) => d,
-            Err(best) => match far() {
-                // Where a full query would list nothing worth keeping, nothing is listed
-                // (an empty list is always true) ...
-                Some(d) if d >= self.near_below => {
-                    near.listed.len = 0;
-                    d
-                }
-                // ... and nearer, the tree lists the neighbours, knowing the answer.
-                Some(d) => self.gather(spheres, x, cutoff, d, near),
-                None => self.gather(spheres, x, cutoff, best, near),
-            },
+    pub fn distance_or(&self, spheres: &[Sphere], x: V3, cutoff: f64, near: &mut Near, grid: Option<&Grid>) -> f64 {
+        let best = match self.listed_distance(spheres, x, cutoff, near) {
+            Ok(d) => return d,
+            Err(best) => best,
+        };
+        let far = match grid {
+            Some(g) => g.distance(self, spheres, x),
+            None => None,
+        };
+        match far {
+            // Where a full query would list nothing worth keeping, nothing is listed (an
+            // empty list is always true) ...
+            Some(d) if d >= self.near_below => {
+                near.listed.len = 0;
+                d
+            }
+            // ... and nearer, the tree lists the neighbours, knowing the answer.
+            Some(d) => self.gather(spheres, x, cutoff, d, near),
+            None => self.gather(spheres, x, cutoff, best, near),
         }
     }
 
