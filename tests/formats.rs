@@ -86,31 +86,40 @@ fn the_cross_format_files_give_the_same_frames_and_bit_equal_coordinates_the_sam
     (bytes[0x5c], bytes[0x154]) = (244, 244);
     let mended = tmp("test.dcd");
     std::fs::write(&mended, bytes).unwrap();
-    // gmx trjconv numbered this TNG's frames 0 to 4 but kept the run's stride of 100, which
-    // chemfiles' TNG reader rounds past (see io::tng): refused at open, saying so.
+    // gmx trjconv numbered this TNG's frames 0 to 4 but kept the run's stride of 100, past
+    // which chemfiles' TNG reader rounds (see io::tng); read frame set by frame set, it gives
+    // all five, with trjconv's frame numbers as steps and 1 ps apart.
     let tng = mda("test.tng").unwrap();
-    assert_eq!(
-        Trajectory::open(&tng, &open).unwrap_err().to_string(),
-        format!(
-            "{}: holds the positions of its frame set 1 at TNG frame 1, which is not a multiple of their stride of 100 frames (as `gmx trjconv` writes TNG files); chemfiles' TNG reader cannot find such frames. Convert it with `gmx trjconv -f {} -o test.xtc` and read the XTC",
-            tng.display(),
-            tng.display()
-        )
-    );
-    // Its frames numbered as mdrun numbers them (MD steps 0, 100, ..., 400), it reads.
+    let t = Trajectory::open(&tng, &open).unwrap();
+    assert_eq!(t.frames.iter().map(|f| f.step).collect::<Vec<_>>(), (0..5).map(Some).collect::<Vec<_>>());
+    for (k, f) in t.frames.iter().enumerate() {
+        assert!(f.time.is_some_and(|ps| (ps - k as f64).abs() < 1e-9), "frame {k}: time {:?} ps", f.time);
+    }
+    let trjconv = frames(&t);
+    // Its frames numbered as mdrun numbers them (MD steps 0, 100, ..., 400): chemfiles reads
+    // those, and both readers give the same bits, box included, as the original's.
     let renumbered = tmp("test.tng");
     std::fs::write(&renumbered, tng_renumbered(&std::fs::read(&tng).unwrap(), 100)).unwrap();
     let t = Trajectory::open(&renumbered, &open).unwrap();
     assert_eq!(t.frames.iter().map(|f| f.step).collect::<Vec<_>>(), (0..5).map(|k| Some(100 * k)).collect::<Vec<_>>());
-    for (k, f) in t.frames.iter().enumerate() {
-        assert!(f.time.is_some_and(|ps| (ps - k as f64).abs() < 1e-9), "frame {k}: time {:?} ps", f.time);
+    let mdrun = frames(&t);
+    let mut cf = chemfiles::Trajectory::open(&renumbered, 'r').unwrap();
+    assert_eq!(cf.nsteps(), 5);
+    for (k, (a, b)) in trjconv.iter().zip(&mdrun).enumerate() {
+        assert_eq!((&a.positions, a.cell), (&b.positions, b.cell), "frame {k}");
+        let mut frame = chemfiles::Frame::new();
+        cf.read_step(k, &mut frame).unwrap();
+        assert_eq!(frame.positions(), &a.positions[..], "frame {k}: chemfiles' positions");
+        let m = frame.cell().matrix();
+        assert_eq!(a.cell, Some(std::array::from_fn(|i| std::array::from_fn(|j| m[j][i]))), "frame {k}: chemfiles' box");
+        assert!(a.cell.is_some_and(|c| c[1][0] != 0.0), "frame {k}: a triclinic box");
     }
     // XTC and this TNG keep 1e-3 nm.
     let cases = [("test.xtc", 1e-2, true), ("test.trr", 1e-4, true), ("dcd", 1e-4, false), ("tng", 1e-2, true)];
     for (name, tolerance, steps) in cases {
         let path = match name {
             "dcd" => mended.clone(),
-            "tng" => renumbered.clone(),
+            "tng" => tng.clone(),
             _ => mda(name).unwrap(),
         };
         let t = Trajectory::open(&path, &open).unwrap();
@@ -426,6 +435,24 @@ fn tpr_unknown_truncated_and_mismatched_inputs_are_refused_with_what_to_do() {
             format!("{}: is truncated: its frame 4 runs to byte 580, but the file ends at byte 540", cut.display())
         );
     }
+    if let Some(tng) = mda("test.tng") {
+        let bytes = std::fs::read(&tng).unwrap();
+        let cut = tmp("truncated.tng");
+        std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+        assert_eq!(
+            says(&[&cut], None),
+            format!("{}: is truncated: its block at byte 4911 runs to byte 5089, but the file ends at byte 4989", cut.display())
+        );
+        // One byte of frame 2's positions changed: the TNG library would decode it anyway.
+        let mut damaged = bytes.clone();
+        damaged[2762] ^= 0x40;
+        let path = tmp("damaged.tng");
+        std::fs::write(&path, damaged).unwrap();
+        assert_eq!(
+            says(&[&path], None),
+            format!("{}: is damaged: its block \"POSITIONS\" at byte 2639 does not match its MD5 hash", path.display())
+        );
+    }
 }
 
 #[test]
@@ -441,6 +468,7 @@ fn the_formats_command_lists_what_is_read_and_what_gives_a_topology() {
     };
     assert_eq!(line("GROMACS XTC"), "GROMACS XTC .xtc yes no chemfiles");
     assert_eq!(line("GROMACS GRO"), "GROMACS GRO .gro yes yes chemfiles");
+    assert_eq!(line("GROMACS TNG"), "GROMACS TNG .tng yes no TNG library (chemfiles')");
     assert_eq!(line("CHARMM/NAMD PSF"), "CHARMM/NAMD PSF .psf no yes trajwalk");
 }
 
@@ -538,9 +566,11 @@ fn an_mmcif_that_would_crash_chemfiles_is_refused() {
 /// frame (a frame's random streams are keyed by its index, and the readers seek).
 #[test]
 fn frame_slices_and_lists_seek_to_the_frames_of_a_full_run() {
-    let (Some(top), Some(xtc), Some(trr)) = (mda("test_topology.pdb"), mda("test.xtc"), mda("test.trr")) else { return };
+    let (Some(top), Some(xtc), Some(trr), Some(tng)) = (mda("test_topology.pdb"), mda("test.xtc"), mda("test.trr"), mda("test.tng")) else {
+        return;
+    };
     let job = |frames| JobOptions { sampling: sampling(2000), unwrap: false, frames, ..Default::default() };
-    for inputs in [vec![xtc.clone()], vec![trr.clone()], vec![xtc.clone(), trr.clone()]] {
+    for inputs in [vec![xtc.clone()], vec![trr.clone()], vec![tng.clone()], vec![xtc.clone(), trr.clone(), tng.clone()]] {
         let all = run(&inputs, with_topology(Some(&top)), job(FrameSelection::default()));
         assert_eq!(all.len(), 5 * inputs.len());
         let n = all.len();

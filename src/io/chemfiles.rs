@@ -1,5 +1,5 @@
 //! The MD formats read through chemfiles (the field's C++ trajectory library, built from
-//! source by the `chemfiles` crate): XTC, TRR, TNG, GRO, DCD, Amber NetCDF, LAMMPS dumps,
+//! source by the `chemfiles` crate): XTC, TRR, GRO, DCD, Amber NetCDF, LAMMPS dumps,
 //! XYZ, mmCIF and MOL2, as trajectories, and GRO, mmCIF and MOL2 also as a `--topology`.
 //!
 //! chemfiles delivers Angstrom whatever the file's unit (XTC's nanometres included), the
@@ -8,9 +8,9 @@
 //! table needs each frame's step and time before any frame is computed, and a truncated
 //! or inconsistent file (a frame with another atom count) is then refused before the first
 //! walk, naming the frame. An XTC, the commonest and largest, is opened from its frame
-//! headers alone (`xtc_headers`), without decompressing a frame; a TNG is first checked for
-//! a frame numbering chemfiles cannot follow (`super::tng`). Each reader opens its own chemfiles handle and reads the frames
-//! of its chunks by seeking (chemfiles indexes frames at open), holding one frame at a time.
+//! headers alone (`xtc_headers`), without decompressing a frame. Each reader opens its own
+//! chemfiles handle and reads the frames of its chunks by seeking (chemfiles indexes frames
+//! at open), holding one frame at a time. TNG has its own module (`super::tng`).
 
 use super::formats::{Carries, FormatInfo};
 use crate::error::{Error, Result};
@@ -249,10 +249,8 @@ pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Resul
         let (atoms, frames) = xtc_headers(path)?;
         return Ok(trajectory(path, info, opts, Topology::from_elements(vec![None; atoms]), frames));
     }
-    match info.name {
-        "mmcif" => check_mmcif_columns(path)?,
-        "tng" => super::tng::check(path)?,
-        _ => {}
+    if info.name == "mmcif" {
+        check_mmcif_columns(path)?;
     }
     let mut h = Handle::open(path, info)?;
     let n = h.trajectory.nsteps();

@@ -22,6 +22,8 @@ pub enum Backend {
     Psf,
     /// trajwalk's own AMBER PRMTOP reader (topology only).
     Prmtop,
+    /// GROMACS TNG, read frame set by frame set through the TNG library chemfiles links.
+    Tng,
     /// Recognised so as to be refused with what to do instead (GROMACS .tpr).
     Refused,
 }
@@ -87,7 +89,7 @@ pub const CATALOGUE: &[FormatInfo] = &[
     FormatInfo { steps: true, time_unit: Some("ps"), ..entry("xtc", "GROMACS XTC", &["xtc"], Backend::Chemfiles("XTC")) },
     FormatInfo { steps: true, time_unit: Some("ps"), ..entry("trr", "GROMACS TRR", &["trr"], Backend::Chemfiles("TRR")) },
     FormatInfo { carries: Carries::Atoms, ..entry("gro", "GROMACS GRO", &["gro"], Backend::Chemfiles("GRO")) },
-    FormatInfo { steps: true, time_unit: Some("ps"), ..entry("tng", "GROMACS TNG", &["tng"], Backend::Chemfiles("TNG")) },
+    FormatInfo { steps: true, time_unit: Some("ps"), ..entry("tng", "GROMACS TNG", &["tng"], Backend::Tng) },
     FormatInfo { time_unit: Some("ps"), ..entry("dcd", "CHARMM/NAMD DCD", &["dcd"], Backend::Chemfiles("DCD")) },
     // chemfiles does not read an Amber NetCDF's time variable.
     entry("netcdf", "Amber NetCDF", &["nc", "ncdf", "netcdf"], Backend::Chemfiles("Amber NetCDF")),
