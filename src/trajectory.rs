@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result, Setting};
 use crate::io::formats::{self, Backend};
-use crate::io::{bod::BodInput, chain, chemfiles, h5md, memory, pdb, wepy};
+use crate::io::{bod::BodInput, chain, chemfiles, h5md, memory, pdb, wepy, xtc};
 use crate::topology::Topology;
 use crate::units::LengthUnit;
 use serde::Serialize;
@@ -100,8 +100,10 @@ pub enum Format {
     /// A ZENO .bod body: one frame, parsed at open and kept in memory (bodies are small),
     /// shared by every reader.
     Bod(Arc<BodInput>),
-    /// A format read through chemfiles (XTC, TRR, DCD, GRO, ...).
+    /// A format read through chemfiles (TRR, DCD, GRO, ...).
     Chemfiles(chemfiles::Layout),
+    /// GROMACS XTC, read by molly.
+    Xtc(xtc::Layout),
     /// Several inputs read one after the other as one trajectory.
     Chain(Arc<chain::Layout>),
     /// Frames a program holds in memory ([`Trajectory::from_memory`]).
@@ -117,6 +119,7 @@ impl Format {
             Format::Pdb(_) => "pdb",
             Format::Bod(_) => "bod",
             Format::Chemfiles(l) => l.info.name,
+            Format::Xtc(_) => "xtc",
             Format::Chain(_) => "chain",
             Format::Memory(_) => "memory",
         }
@@ -200,6 +203,7 @@ impl Trajectory {
             }
             _ => match formats::by_extension(path).map(|info| (info, info.backend)) {
                 Some((info, Backend::Chemfiles(_))) => chemfiles::open(path, info, opts)?,
+                Some((info, Backend::Molly)) => xtc::open(path, info, opts)?,
                 Some((_, Backend::Refused)) => return Err(formats::tpr_refused(path)),
                 Some((info, _)) => {
                     return Err(Error::Input {
@@ -277,6 +281,7 @@ impl Trajectory {
             (Some(_), Format::Bod(_)) => unit_refused("a .bod states its unit with HUNITS (Angstrom without one)"),
             (Some(_), Format::Pdb(_)) => unit_refused("PDB coordinates are Angstrom"),
             (Some(_), Format::Chemfiles(l)) => unit_refused(&format!("chemfiles converts {} coordinates to Angstrom", l.info.label)),
+            (Some(_), Format::Xtc(_)) => unit_refused("XTC coordinates are nanometres, read as Angstrom"),
             _ => Ok(()),
         }
     }
@@ -301,6 +306,7 @@ impl Trajectory {
             Format::Pdb(l) => Box::new(pdb::Reader::new(self, l, atoms)?),
             Format::Bod(input) => Box::new(BodReader { input: input.clone(), info: self.frames[0].clone(), atoms }),
             Format::Chemfiles(l) => Box::new(chemfiles::Reader::new(self, l, atoms)?),
+            Format::Xtc(l) => Box::new(xtc::Reader::new(self, l, atoms)?),
             Format::Chain(c) => Box::new(chain::Reader::new(self, c, atoms)),
             Format::Memory(frames) => Box::new(memory::Reader::new(self, frames, atoms)),
         })

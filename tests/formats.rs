@@ -439,7 +439,7 @@ fn the_formats_command_lists_what_is_read_and_what_gives_a_topology() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert_eq!(line("GROMACS XTC"), "GROMACS XTC .xtc yes no chemfiles");
+    assert_eq!(line("GROMACS XTC"), "GROMACS XTC .xtc yes no molly");
     assert_eq!(line("GROMACS GRO"), "GROMACS GRO .gro yes yes chemfiles");
     assert_eq!(line("CHARMM/NAMD PSF"), "CHARMM/NAMD PSF .psf no yes trajwalk");
 }
@@ -560,4 +560,161 @@ fn frame_slices_and_lists_seek_to_the_frames_of_a_full_run() {
             }
         }
     }
+}
+
+/// Positions, cell, step and time.
+type ChemfilesFrame = (Vec<[f64; 3]>, Option<[[f64; 3]; 3]>, i64, f64);
+
+/// Every frame of `xtc` as chemfiles reads it (Angstrom, the cell's vectors as rows, None
+/// for a box of zeros), with its step and time, for the comparison with molly's reader.
+fn chemfiles_frames(xtc: &Path) -> Vec<ChemfilesFrame> {
+    let mut t = chemfiles::Trajectory::open(xtc, 'r').unwrap();
+    let mut frame = chemfiles::Frame::new();
+    (0..t.nsteps())
+        .map(|i| {
+            t.read_step(i, &mut frame).unwrap();
+            let cell = frame.cell();
+            let m = cell.matrix();
+            let rows = (cell.shape() != chemfiles::CellShape::Infinite).then(|| std::array::from_fn(|i| std::array::from_fn(|j| m[j][i])));
+            let time = match frame.get("time") {
+                Some(chemfiles::Property::Double(t)) => t,
+                other => panic!("frame {i}: time {other:?}"),
+            };
+            (frame.positions().to_vec(), rows, frame.step() as i64, time)
+        })
+        .collect()
+}
+
+fn bit_pattern(p: &[[f64; 3]]) -> Vec<[u64; 3]> {
+    p.iter().map(|x| x.map(f64::to_bits)).collect()
+}
+
+/// molly's XTC reader against chemfiles', bit for bit: every frame's coordinates, box, step
+/// and time, on the 5-atom cross-format file (stored uncompressed) and on ADK (compressed,
+/// triclinic); and a reader of the protein's leading atoms, which decodes only up to its
+/// last one, or of a range inside them, gets the bits of the whole frame's decode.
+#[test]
+fn the_xtc_reader_gives_chemfiles_bits_whole_or_decoding_a_prefix() {
+    for xtc in [mda("test.xtc"), shared_data("adk_oplsaa.xtc")].into_iter().flatten() {
+        let expected = chemfiles_frames(&xtc);
+        let t = Trajectory::open(&xtc, &OpenOptions::default()).unwrap();
+        assert_eq!(t.format.name(), "xtc");
+        assert_eq!(t.len(), expected.len());
+        let got = frames(&t);
+        for (i, (f, (positions, cell, step, time))) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(bit_pattern(&f.positions), bit_pattern(positions), "{}: frame {i}", xtc.display());
+            assert_eq!(f.cell.map(|c| bit_pattern(&c)), cell.map(|c| bit_pattern(&c)), "{}: frame {i}", xtc.display());
+            assert_eq!((f.info.step, f.info.time.map(f64::to_bits)), (Some(*step), Some(time.to_bits())), "{}: frame {i}", xtc.display());
+        }
+        let atoms = t.topology.len();
+        for range in [0..atoms.min(3341), 3..atoms.min(3341), atoms - 1..atoms] {
+            let mut reader = t.reader(range.clone()).unwrap();
+            for c in t.chunks(&(0..t.len()).rev().collect::<Vec<_>>(), 3) {
+                for f in reader.read_chunk(&c).unwrap() {
+                    let whole = &got[f.info.index];
+                    assert_eq!(
+                        bit_pattern(&f.positions),
+                        bit_pattern(&whole.positions[range.clone()]),
+                        "frame {} of {range:?}",
+                        f.info.index
+                    );
+                    assert_eq!(f.cell, whole.cell);
+                }
+            }
+        }
+    }
+}
+
+/// The first `n` frames of ADK's XTC, as bytes (each frame's length from its header).
+fn adk_frames(n: usize) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(shared_data("adk_oplsaa.xtc")?).unwrap();
+    let mut end = 0;
+    for _ in 0..n {
+        let count = u32::from_be_bytes(bytes[end + 88..end + 92].try_into().unwrap()) as usize;
+        end += 92 + count.div_ceil(4) * 4;
+    }
+    Some(bytes[..end].to_vec())
+}
+
+/// Opens `bytes` as an XTC and reads every frame whole and as the protein's prefix.
+fn open_and_read_xtc(path: &Path, bytes: &[u8]) -> trajwalk::error::Result<()> {
+    std::fs::write(path, bytes).unwrap();
+    let t = Trajectory::open(path, &OpenOptions::default())?;
+    let atoms = t.topology.len();
+    for range in [0..atoms, 0..atoms.min(3341)] {
+        let mut reader = t.reader(range)?;
+        for c in t.chunks(&(0..t.len()).collect::<Vec<_>>(), usize::MAX) {
+            reader.read_chunk(&c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Damaged XTC frames are refused with what is wrong and where, never a panic in molly's
+/// decoder: a header cut short, a frame count of atoms that is not the topology's, a
+/// precision of zero, a small-integer size out of molly's table, and then a few hundred
+/// copies of two ADK frames with bytes flipped, each opened and read whole and as a prefix.
+#[test]
+fn damaged_xtc_frames_are_refused_and_never_panic_the_decoder() {
+    let Some(two) = adk_frames(2) else { return };
+    let path = tmp("damaged.xtc");
+    let says = |bytes: &[u8]| open_and_read_xtc(&path, bytes).unwrap_err().to_string();
+    let p = path.display();
+    let first_len = {
+        let count = u32::from_be_bytes(two[88..92].try_into().unwrap()) as usize;
+        92 + count.div_ceil(4) * 4
+    };
+    assert_eq!(
+        says(&two[..first_len + 30]),
+        format!("{p}: is truncated: its frame 1 runs to byte {}, but the file ends at byte {}", first_len + 92, first_len + 30)
+    );
+    let mut bytes = two.clone();
+    bytes[first_len + 52..first_len + 56].copy_from_slice(&47680i32.to_be_bytes());
+    assert_eq!(says(&bytes), format!("{p}: frame 1 at byte {first_len} gives 47681 atoms, then 47680 (a damaged file?)"));
+    let mut bytes = two.clone();
+    bytes[first_len + 56..first_len + 60].copy_from_slice(&0f32.to_be_bytes());
+    assert_eq!(says(&bytes), format!("{p}: frame 1: its precision 0 is not a positive number"));
+    let mut bytes = two.clone();
+    bytes[84..88].copy_from_slice(&73u32.to_be_bytes());
+    assert_eq!(says(&bytes), format!("{p}: frame 0: its first small-integer size 73 is outside 9..73"));
+    let mut bytes = two.clone();
+    bytes[60..64].copy_from_slice(&i32::MAX.to_be_bytes());
+    assert!(says(&bytes).starts_with(&format!("{p}: frame 0: its coordinate range 2147483647..")), "{}", says(&bytes));
+    if let Some(gro) = shared_data("mda-coordinates/test.gro") {
+        std::fs::write(&path, &two).unwrap();
+        assert_eq!(
+            Trajectory::open(&path, &with_topology(Some(&gro))).unwrap_err().to_string(),
+            format!("{p}: has 47681 atoms per frame but the topology {} has 5", gro.display())
+        );
+    }
+
+    // A fixed sequence of damage, the same every run: 1 to 4 bytes set anywhere, mostly in
+    // the compressed streams.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut refused, mut read) = (0, 0);
+    for case in 0..300 {
+        let mut bytes = two.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = if next() % 4 == 0 { (next() % 96) as usize } else { (next() % bytes.len() as u64) as usize };
+            bytes[at] = next() as u8;
+        }
+        let started = std::time::Instant::now();
+        match std::panic::catch_unwind(|| open_and_read_xtc(&path, &bytes)) {
+            Ok(Ok(())) => read += 1,
+            Ok(Err(e)) => {
+                assert!(e.to_string().starts_with(&format!("{p}: ")), "case {case}: {e}");
+                refused += 1;
+            }
+            Err(_) => panic!("case {case}: the reader panicked"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "case {case} took {:?}", started.elapsed());
+    }
+    println!("damaged XTC copies: {refused} refused, {read} read");
+    assert!(refused > 0 && read > 0, "{refused} refused, {read} read");
 }

@@ -574,6 +574,7 @@ pub fn formats_command() -> Result<()> {
         };
         let reader = match f.backend {
             Backend::Chemfiles(_) => "chemfiles",
+            Backend::Molly => "molly",
             Backend::Refused => "gmx editconf -f topol.tpr -o conf.gro",
             _ => "trajwalk",
         };

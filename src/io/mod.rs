@@ -14,3 +14,4 @@ pub mod prmtop;
 pub mod psf;
 pub mod tng;
 pub mod wepy;
+pub mod xtc;
