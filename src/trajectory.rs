@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result, Setting};
 use crate::io::formats::{self, Backend};
-use crate::io::{bod::BodInput, chain, chemfiles, h5md, memory, pdb, wepy, xtc};
+use crate::io::{bod::BodInput, chain, chemfiles, dcd, h5md, memory, pdb, wepy, xtc};
 use crate::topology::Topology;
 use crate::units::LengthUnit;
 use serde::Serialize;
@@ -104,6 +104,8 @@ pub enum Format {
     Chemfiles(chemfiles::Layout),
     /// GROMACS XTC, read by molly.
     Xtc(xtc::Layout),
+    /// CHARMM/NAMD DCD.
+    Dcd(dcd::Layout),
     /// Several inputs read one after the other as one trajectory.
     Chain(Arc<chain::Layout>),
     /// Frames a program holds in memory ([`Trajectory::from_memory`]).
@@ -120,6 +122,7 @@ impl Format {
             Format::Bod(_) => "bod",
             Format::Chemfiles(l) => l.info.name,
             Format::Xtc(_) => "xtc",
+            Format::Dcd(_) => "dcd",
             Format::Chain(_) => "chain",
             Format::Memory(_) => "memory",
         }
@@ -204,6 +207,7 @@ impl Trajectory {
             _ => match formats::by_extension(path).map(|info| (info, info.backend)) {
                 Some((info, Backend::Chemfiles(_))) => chemfiles::open(path, info, opts)?,
                 Some((info, Backend::Molly)) => xtc::open(path, info, opts)?,
+                Some((info, Backend::Dcd)) => dcd::open(path, info, opts)?,
                 Some((_, Backend::Refused)) => return Err(formats::tpr_refused(path)),
                 Some((info, _)) => {
                     return Err(Error::Input {
@@ -282,6 +286,7 @@ impl Trajectory {
             (Some(_), Format::Pdb(_)) => unit_refused("PDB coordinates are Angstrom"),
             (Some(_), Format::Chemfiles(l)) => unit_refused(&format!("chemfiles converts {} coordinates to Angstrom", l.info.label)),
             (Some(_), Format::Xtc(_)) => unit_refused("XTC coordinates are nanometres, read as Angstrom"),
+            (Some(_), Format::Dcd(_)) => unit_refused("DCD coordinates are Angstrom"),
             _ => Ok(()),
         }
     }
@@ -307,6 +312,7 @@ impl Trajectory {
             Format::Bod(input) => Box::new(BodReader { input: input.clone(), info: self.frames[0].clone(), atoms }),
             Format::Chemfiles(l) => Box::new(chemfiles::Reader::new(self, l, atoms)?),
             Format::Xtc(l) => Box::new(xtc::Reader::new(self, l, atoms)?),
+            Format::Dcd(l) => Box::new(dcd::Reader::new(self, l, atoms)?),
             Format::Chain(c) => Box::new(chain::Reader::new(self, c, atoms)),
             Format::Memory(frames) => Box::new(memory::Reader::new(self, frames, atoms)),
         })

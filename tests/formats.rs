@@ -79,7 +79,7 @@ fn the_cross_format_files_give_the_same_frames_and_bit_equal_coordinates_the_sam
     let dcd = mda("test.dcd").unwrap();
     assert_eq!(
         Trajectory::open(&dcd, &open).unwrap_err().to_string(),
-        format!("{}: cannot be read as CHARMM/NAMD DCD: invalid fortran record marker, expected 164 got 1077936128", dcd.display())
+        format!("{}: its title record's markers say 164 bytes, but it declares 3 lines of 80 (244 bytes)", dcd.display())
     );
     let mut bytes = std::fs::read(&dcd).unwrap();
     assert_eq!((bytes[0x5c], bytes[0x60], bytes[0x154]), (164, 3, 164));
@@ -717,4 +717,183 @@ fn damaged_xtc_frames_are_refused_and_never_panic_the_decoder() {
     }
     println!("damaged XTC copies: {refused} refused, {read} read");
     assert!(refused > 0 && read > 0, "{refused} refused, {read} read");
+}
+
+/// Positions, cell and time (ps).
+type DcdFrame = (Vec<[f64; 3]>, Option<[[f64; 3]; 3]>, Option<f64>);
+
+/// Every frame of a DCD as chemfiles reads it: positions, the cell's vectors as rows (None
+/// for chemfiles' infinite cell) and the time in ps.
+fn chemfiles_dcd(dcd: &Path) -> Vec<DcdFrame> {
+    let mut t = chemfiles::Trajectory::open(dcd, 'r').unwrap();
+    let mut frame = chemfiles::Frame::new();
+    (0..t.nsteps())
+        .map(|i| {
+            t.read_step(i, &mut frame).unwrap();
+            let cell = frame.cell();
+            let m = cell.matrix();
+            let rows = (cell.shape() != chemfiles::CellShape::Infinite).then(|| std::array::from_fn(|i| std::array::from_fn(|j| m[j][i])));
+            let time = match frame.get("time") {
+                Some(chemfiles::Property::Double(t)) => Some(t * 0.048_888_821),
+                _ => None,
+            };
+            (frame.positions().to_vec(), rows, time)
+        })
+        .collect()
+}
+
+/// trajwalk's DCD reader against chemfiles', bit for bit: MDAnalysis's test.dcd (its title
+/// markers mended, as above) and ADK's frames written as a DCD by chemfiles (a CHARMM file
+/// with a triclinic unit-cell record), every frame's coordinates, cell and time, and a
+/// range of atoms read alone.
+#[test]
+fn the_dcd_reader_gives_chemfiles_bits() {
+    let mut files = vec![];
+    if let Some(dcd) = mda("test.dcd") {
+        let mut bytes = std::fs::read(&dcd).unwrap();
+        (bytes[0x5c], bytes[0x154]) = (244, 244);
+        let mended = tmp("mended.dcd");
+        std::fs::write(&mended, bytes).unwrap();
+        files.push(mended);
+    }
+    if let Some(xtc) = shared_data("adk_oplsaa.xtc") {
+        let adk = tmp("adk.dcd");
+        let mut input = chemfiles::Trajectory::open(&xtc, 'r').unwrap();
+        let mut output = chemfiles::Trajectory::open(&adk, 'w').unwrap();
+        let mut frame = chemfiles::Frame::new();
+        for _ in 0..3 {
+            input.read(&mut frame).unwrap();
+            output.write(&frame).unwrap();
+        }
+        drop(output);
+        files.push(adk);
+    }
+    for dcd in &files {
+        let expected = chemfiles_dcd(dcd);
+        let t = Trajectory::open(dcd, &OpenOptions::default()).unwrap();
+        assert_eq!((t.format.name(), t.len()), ("dcd", expected.len()));
+        let got = frames(&t);
+        for (i, (f, (positions, cell, time))) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(bit_pattern(&f.positions), bit_pattern(positions), "{}: frame {i}", dcd.display());
+            assert_eq!(f.cell.map(|c| bit_pattern(&c)), cell.map(|c| bit_pattern(&c)), "{}: frame {i}", dcd.display());
+            assert_eq!(f.info.time.map(f64::to_bits), time.map(f64::to_bits), "{}: frame {i}", dcd.display());
+        }
+        let atoms = t.topology.len();
+        let mut reader = t.reader(1..atoms - 1).unwrap();
+        let c = t.chunks(&[t.len() - 1], 1);
+        assert_eq!(bit_pattern(&reader.read_chunk(&c[0]).unwrap()[0].positions), bit_pattern(&got[t.len() - 1].positions[1..atoms - 1]));
+    }
+    if files.len() == 2 {
+        assert!(frames(&Trajectory::open(&files[1], &OpenOptions::default()).unwrap())[0].cell.is_some_and(|c| c[1][0] != 0.0));
+    }
+}
+
+/// A DCD as CHARMM writes one, in either byte order: the header (CHARMM version 24, the
+/// unit-cell flag), two title lines, the atom count, then per frame the six cell doubles
+/// and the x, y and z records, each a Fortran record between its byte-count markers.
+fn write_dcd(big_endian: bool, cells: &[[f64; 6]], frames: &[Vec<[f32; 3]>], fixed: i32) -> Vec<u8> {
+    let i = |v: i32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let mut out = vec![];
+    let record = |out: &mut Vec<u8>, body: &[u8]| {
+        out.extend(i(body.len() as i32));
+        out.extend(body);
+        out.extend(i(body.len() as i32));
+    };
+    let mut header = b"CORD".to_vec();
+    let mut words = [0i32; 20];
+    (words[0], words[1], words[2], words[8], words[10], words[19]) = (frames.len() as i32, 0, 1, fixed, 1, 24);
+    for (k, w) in words.iter().enumerate() {
+        header.extend(if k == 9 {
+            if big_endian {
+                2.0f32.to_be_bytes()
+            } else {
+                2.0f32.to_le_bytes()
+            }
+        } else {
+            i(*w)
+        });
+    }
+    record(&mut out, &header);
+    let mut title = i(2).to_vec();
+    title.extend([b'T'; 160]);
+    record(&mut out, &title);
+    record(&mut out, &i(frames[0].len() as i32));
+    for (cell, frame) in cells.iter().zip(frames) {
+        let doubles: Vec<u8> = cell.iter().flat_map(|d| if big_endian { d.to_be_bytes() } else { d.to_le_bytes() }).collect();
+        record(&mut out, &doubles);
+        for k in 0..3 {
+            let xs: Vec<u8> = frame.iter().flat_map(|p| if big_endian { p[k].to_be_bytes() } else { p[k].to_le_bytes() }).collect();
+            record(&mut out, &xs);
+        }
+    }
+    out
+}
+
+/// A DCD written without a box, as MDAnalysis writes one (lengths 0, angles whose cosines
+/// are 1, which chemfiles refuses as 0-degree angles), reads with no box in either byte
+/// order and runs, unwrapping nothing; a box of cosines reads as chemfiles' cell of the
+/// angles. Fixed atoms, 64-bit markers, a cut frame and a cut header are refused.
+#[test]
+fn a_dcd_without_a_box_reads_with_none_and_bad_ones_are_refused() {
+    let frames: Vec<Vec<[f32; 3]>> =
+        (0..3).map(|f| (0..6).map(|a| [a as f32 * 1.5, f as f32 * 0.25, 0.125 * a as f32]).collect()).collect();
+    let none = [0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
+    for big_endian in [false, true] {
+        let path = tmp(&format!("nobox-{big_endian}.dcd"));
+        std::fs::write(&path, write_dcd(big_endian, &[none; 3], &frames, 0)).unwrap();
+        if !big_endian {
+            let mut t = chemfiles::Trajectory::open(&path, 'r').unwrap();
+            let e = t.read(&mut chemfiles::Frame::new()).unwrap_err();
+            assert_eq!(e.message, "a unit cell can not have 0° angles");
+        }
+        let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
+        assert_eq!(t.topology.len(), 6);
+        let got = self::frames(&t);
+        for (f, expected) in got.iter().zip(&frames) {
+            assert_eq!(f.cell, None);
+            assert_eq!(f.positions, expected.iter().map(|p| p.map(f64::from)).collect::<Vec<_>>());
+            assert_eq!(f.info.time, Some(2.0 * f.info.index as f64 * 0.048_888_821));
+        }
+        let job = JobOptions { sampling: sampling(500), radii: Some(trajwalk::radii::Radii::Uniform(1.7)), ..Default::default() };
+        assert_eq!(run(std::slice::from_ref(&path), OpenOptions::default(), job).len(), 3);
+    }
+    // Cosines of 90, 90 and 60 degrees: chemfiles' cell of those angles.
+    let path = tmp("cosines.dcd");
+    std::fs::write(&path, write_dcd(false, &[[30.0, 0.5, 30.0, 0.0, 0.0, 40.0]; 3], &frames, 0)).unwrap();
+    let got = self::frames(&Trajectory::open(&path, &OpenOptions::default()).unwrap());
+    assert_eq!(got[0].cell.map(|c| bit_pattern(&c)), chemfiles_dcd(&path)[0].1.map(|c| bit_pattern(&c)));
+    assert!(got[0].cell.is_some_and(|c| (c[1][0] - 15.0).abs() < 1e-9 && c[0] == [30.0, 0.0, 0.0]), "{:?}", got[0].cell);
+
+    let says = |bytes: Vec<u8>| {
+        let path = tmp("bad.dcd");
+        std::fs::write(&path, bytes).unwrap();
+        let e = Trajectory::open(&path, &OpenOptions::default()).and_then(|t| {
+            let mut r = t.reader(0..t.topology.len())?;
+            r.read_chunk(&t.chunks(&[0], 1)[0])
+        });
+        e.unwrap_err().to_string().replace(&format!("{}: ", path.display()), "")
+    };
+    let good = write_dcd(false, &[none; 3], &frames, 0);
+    assert_eq!(
+        says(write_dcd(false, &[none; 3], &frames, 2)),
+        "has 2 fixed atoms, whose coordinates only its first frame holds, which trajwalk does not read; write the trajectory without fixed atoms"
+    );
+    let frame_bytes = 56 + 3 * (8 + 24);
+    assert_eq!(
+        says(good[..good.len() - 10].to_vec()),
+        format!("is truncated: its frame 2 runs to byte {}, but the file ends at byte {}", good.len(), good.len() - 10)
+    );
+    assert_eq!(says(good[..150].to_vec()), "is truncated: its header runs past the file's end at byte 150");
+    let mut wide = vec![84, 0, 0, 0, 0, 0, 0, 0];
+    wide.extend(b"CORD");
+    assert_eq!(
+        says(wide),
+        "is a DCD with 64-bit record markers (CHARMM built with -i8), which trajwalk does not read; convert it with `mdconvert` or `catdcd`"
+    );
+    let mut damaged = good.clone();
+    let first = good.len() - 3 * frame_bytes;
+    damaged[first + 56..first + 60].copy_from_slice(&23i32.to_le_bytes());
+    assert_eq!(says(damaged), format!("frame 0: a record at byte {} has markers 23 and 24, not 24", first + 56));
+    let angled = write_dcd(false, &[[30.0, 0.0, 30.0, 90.0, 90.0, 40.0]; 3], &frames, 0);
+    assert_eq!(says(angled), "frame 0: its cell has an angle of 0 degrees ([90.0, 90.0, 0.0]) with lengths [30.0, 30.0, 40.0] A");
 }

@@ -1,7 +1,7 @@
 //! The MD formats read through chemfiles (the field's C++ trajectory library, built from
-//! source by the `chemfiles` crate): TRR, TNG, GRO, DCD, Amber NetCDF, LAMMPS dumps, XYZ,
-//! mmCIF and MOL2, as trajectories, and GRO, mmCIF and MOL2 also as a `--topology` (XTC is
-//! read by `super::xtc`, which is faster).
+//! source by the `chemfiles` crate): TRR, TNG, GRO, Amber NetCDF, LAMMPS dumps, XYZ, mmCIF
+//! and MOL2, as trajectories, and GRO, mmCIF and MOL2 also as a `--topology` (XTC is read by
+//! `super::xtc`, which is faster, and DCD by `super::dcd`, which reads a DCD without a box).
 //!
 //! chemfiles delivers Angstrom whatever the file's unit (TRR's nanometres included), the
 //! cell as a matrix, the MD step for the formats that record one and the time as a frame
@@ -22,10 +22,6 @@ use ::chemfiles as cf;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// DCD times count in AKMA time units (CHARMM's and NAMD's), 48.888 fs each; chemfiles
-/// reports them as the file has them.
-const AKMA_PS: f64 = 0.048_888_821;
 
 /// What an opened chemfiles input needs to be read again.
 #[derive(Clone, Debug)]
@@ -167,10 +163,9 @@ pub fn read_topology(path: &Path, info: &'static FormatInfo) -> Result<Topology>
 
 /// The frame's time in the catalogue's unit, when the file records one.
 fn time_of(frame: &cf::Frame, info: &FormatInfo) -> Option<f64> {
-    let scale = if info.name == "dcd" { AKMA_PS } else { 1.0 };
     info.time_unit?;
     match frame.get("time") {
-        Some(cf::Property::Double(t)) => Some(t * scale),
+        Some(cf::Property::Double(t)) => Some(t),
         _ => None,
     }
 }

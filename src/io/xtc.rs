@@ -148,21 +148,27 @@ fn boxvec(header: &[u8]) -> [f32; 9] {
 }
 
 /// The periodic cell of a box in nm, in Angstrom with the box vectors as rows, or None for
-/// a box of zeros (no periodic box); as chemfiles makes its `UnitCell` of the box, so the
-/// bits and the refusals are chemfiles' (a left-handed box, a rotated rectangular one).
+/// a box of zeros (no periodic box), as chemfiles reads it.
 fn cell_of(b: &[f32; 9]) -> std::result::Result<Option<M3>, String> {
-    let rows: M3 = std::array::from_fn(|k| std::array::from_fn(|j| 10.0 * b[3 * k + j] as f64));
-    // chemfiles' matrix has the vectors as columns: m[i][j] = rows[j][i].
-    let m = |i: usize, j: usize| rows[j][i];
+    // chemfiles' matrix has the vectors as columns.
+    let m = std::array::from_fn(|i| std::array::from_fn(|j| 10.0 * b[3 * j + i] as f64));
+    unit_cell(m).map_err(|why| format!("its box {b:?} (nm) {why}"))
+}
+
+/// A cell matrix, its vectors as columns, as chemfiles' `UnitCell` takes it: the same
+/// refusals (a left-handed cell, a rectangular one not along the axes), None where
+/// chemfiles sees no box (a diagonal of zeros), else the vectors as rows.
+pub(super) fn unit_cell(m: M3) -> std::result::Result<Option<M3>, &'static str> {
     let zero = |v: f64| v.abs() < 1e-5;
-    let determinant = m(0, 0) * (m(1, 1) * m(2, 2) - m(2, 1) * m(1, 2)) - m(0, 1) * (m(1, 0) * m(2, 2) - m(1, 2) * m(2, 0))
-        + m(0, 2) * (m(1, 0) * m(2, 1) - m(1, 1) * m(2, 0));
+    let determinant = m[0][0] * (m[1][1] * m[2][2] - m[2][1] * m[1][2]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
     if determinant < 0.0 {
-        return Err(format!("its box {b:?} (nm) has a negative determinant (a left-handed cell)"));
+        return Err("has a negative determinant (a left-handed cell)");
     }
-    let diagonal = zero(m(1, 0)) && zero(m(2, 0)) && zero(m(0, 1)) && zero(m(2, 1)) && zero(m(0, 2)) && zero(m(1, 2));
+    let rows: M3 = std::array::from_fn(|k| std::array::from_fn(|j| m[j][k]));
+    let diagonal = zero(m[1][0]) && zero(m[2][0]) && zero(m[0][1]) && zero(m[2][1]) && zero(m[0][2]) && zero(m[1][2]);
     if diagonal {
-        return Ok((!(zero(m(0, 0)) && zero(m(1, 1)) && zero(m(2, 2)))).then_some(rows));
+        return Ok((!(zero(m[0][0]) && zero(m[1][1]) && zero(m[2][2]))).then_some(rows));
     }
     let norm = |v: &[f64; 3]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
     let dot = |a: &[f64; 3], c: &[f64; 3]| a[0] * c[0] + a[1] * c[1] + a[2] * c[2];
@@ -172,7 +178,7 @@ fn cell_of(b: &[f32; 9]) -> std::result::Result<Option<M3>, String> {
     let orthorhombic =
         !infinite && right(angle(&rows[1], &rows[2])) && right(angle(&rows[0], &rows[2])) && right(angle(&rows[0], &rows[1]));
     if orthorhombic {
-        return Err(format!("its box {b:?} (nm) is rectangular but not along the axes, which GROMACS never writes"));
+        return Err("is rectangular but not along the axes");
     }
     Ok(Some(rows))
 }
@@ -438,7 +444,7 @@ mod tests {
         let rotated = [0.0, 5.0, 0.0, -5.0, 0.0, 0.0, 0.0, 0.0, 5.0];
         assert_eq!(
             cell_of(&rotated).unwrap_err(),
-            "its box [0.0, 5.0, 0.0, -5.0, 0.0, 0.0, 0.0, 0.0, 5.0] (nm) is rectangular but not along the axes, which GROMACS never writes"
+            "its box [0.0, 5.0, 0.0, -5.0, 0.0, 0.0, 0.0, 0.0, 5.0] (nm) is rectangular but not along the axes"
         );
         let triclinic = [5.0, 0.0, 0.0, 1.5, 4.0, 0.0, 1.0, 1.0, 4.5];
         assert_eq!(cell_of(&triclinic).unwrap().unwrap()[1], [15.0, 40.0, 0.0]);
