@@ -105,7 +105,7 @@ fn main() {
     let written = write_with_chemfiles(&xtc, &gro, &dir, &["trr", "dcd", "gro", "lammpstrj"]);
 
     let mut rows: Vec<(String, PathBuf)> = vec![("XTC (molly)".into(), xtc.clone())];
-    for (label, path) in ["TRR", "DCD", "GRO, 10 frames", "LAMMPS dump"].iter().zip(&written) {
+    for (label, path) in ["TRR", "DCD (trajwalk)", "GRO, 10 frames", "LAMMPS dump"].iter().zip(&written) {
         rows.push((label.to_string(), path.clone()));
     }
     rows.push(("H5MD f32".into(), h5.clone()));
