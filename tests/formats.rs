@@ -894,6 +894,34 @@ fn a_dcd_without_a_box_reads_with_none_and_bad_ones_are_refused() {
     let first = good.len() - 3 * frame_bytes;
     damaged[first + 56..first + 60].copy_from_slice(&23i32.to_le_bytes());
     assert_eq!(says(damaged), format!("frame 0: a record at byte {} has markers 23 and 24, not 24", first + 56));
+    // Bytes set anywhere (a fixed sequence): refused naming the file, or read; never a panic.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (bad, p) = (tmp("fuzzed.dcd"), tmp("fuzzed.dcd").display().to_string());
+    for case in 0..300 {
+        let mut bytes = good.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() % bytes.len() as u64) as usize;
+            bytes[at] = next() as u8;
+        }
+        std::fs::write(&bad, &bytes).unwrap();
+        let read = std::panic::catch_unwind(|| {
+            Trajectory::open(&bad, &OpenOptions::default()).and_then(|t| {
+                let mut r = t.reader(0..t.topology.len())?;
+                r.read_chunk(&t.chunks(&(0..t.len()).collect::<Vec<_>>(), usize::MAX)[0])
+            })
+        });
+        match read {
+            Ok(Err(e)) => assert!(e.to_string().starts_with(&format!("{p}: ")), "case {case}: {e}"),
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("case {case}: the DCD reader panicked"),
+        }
+    }
     let angled = write_dcd(false, &[[30.0, 0.0, 30.0, 90.0, 90.0, 40.0]; 3], &frames, 0);
     assert_eq!(says(angled), "frame 0: its cell has an angle of 0 degrees ([90.0, 90.0, 0.0]) with lengths [30.0, 30.0, 40.0] A");
 }

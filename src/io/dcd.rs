@@ -82,7 +82,10 @@ pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Resul
     let mut head = vec![0u8; size.min(1 << 16) as usize];
     file.read_exact_at(&mut head, 0).map_err(io)?;
     let h = &head;
-    let cut = || input(format!("is truncated: its header runs past the file's end at byte {size}"));
+    let cut = || match h.len() as u64 == size {
+        true => input(format!("is truncated: its header runs past the file's end at byte {size}")),
+        false => input(format!("has a header longer than {} bytes (a damaged title record?)", h.len())),
+    };
     if h.len() < 8 {
         return Err(cut());
     }
