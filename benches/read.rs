@@ -1,6 +1,7 @@
 //! Read throughput of the trajectory readers on a real GROMACS run (adenylate kinase in
 //! water, 47,681 atoms, 10 frames of `../shared/data/adk_oplsaa.xtc` with its GRO), with the
-//! protein selected: the XTC through chemfiles, the same frames written by chemfiles as TRR,
+//! protein selected: the XTC through molly (trajwalk's reader) and, for comparison, through
+//! chemfiles directly, the same frames written by chemfiles as TRR,
 //! DCD, a 10-frame GRO and a LAMMPS dump, and as H5MD (f32, chunked by frame, as MD engines
 //! write it); MDAnalysis's XTC reader on the same file where the Python package's `.venv`
 //! exists (`benches/read_mda.py`); and the share of a run that reading is at 1e4 walks and
@@ -35,6 +36,23 @@ fn read_seconds(path: &Path, open: &OpenOptions, job: &JobOptions) -> (f64, f64)
         n += 1;
     }
     assert_eq!(n, FRAMES, "{}", path.display());
+    (opened, t1.elapsed().as_secs_f64())
+}
+
+/// chemfiles' own open and read seconds for the XTC (trajwalk's reader before molly): every
+/// frame read whole, the protein's leading `atoms` copied out, as trajwalk's stream does.
+fn chemfiles_xtc_seconds(xtc: &Path, atoms: usize) -> (f64, f64) {
+    let t0 = Instant::now();
+    let mut t = chemfiles::Trajectory::open(xtc, 'r').unwrap();
+    let n = t.nsteps();
+    let opened = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let mut frame = chemfiles::Frame::new();
+    for i in 0..n {
+        t.read_step(i, &mut frame).unwrap();
+        std::hint::black_box(frame.positions()[..atoms].to_vec());
+    }
+    assert_eq!(n, FRAMES);
     (opened, t1.elapsed().as_secs_f64())
 }
 
@@ -86,8 +104,8 @@ fn main() {
     H5md { single_precision: true, ..H5md::new(positions) }.save(&h5).unwrap();
     let written = write_with_chemfiles(&xtc, &gro, &dir, &["trr", "dcd", "gro", "lammpstrj"]);
 
-    let mut rows: Vec<(String, PathBuf)> = vec![("XTC (chemfiles)".into(), xtc.clone())];
-    for (label, path) in ["TRR", "DCD", "GRO, 10 frames", "LAMMPS dump"].iter().zip(&written) {
+    let mut rows: Vec<(String, PathBuf)> = vec![("XTC (molly)".into(), xtc.clone())];
+    for (label, path) in ["TRR", "DCD (trajwalk)", "GRO, 10 frames", "LAMMPS dump"].iter().zip(&written) {
         rows.push((label.to_string(), path.clone()));
     }
     rows.push(("H5MD f32".into(), h5.clone()));
@@ -97,8 +115,10 @@ fn main() {
         println!("MDAnalysis row skipped: no {} (run tools/install-deps)", python.display());
     }
 
-    // Best open and best read of each row over the rounds; the last row is MDAnalysis's.
-    let mut best = vec![(f64::INFINITY, f64::INFINITY); rows.len() + 1];
+    // Best open and best read of each row over the rounds; the last two rows are chemfiles'
+    // own XTC reader and MDAnalysis's.
+    let protein = Job::prepare(t.clone(), &select).unwrap().atoms.len();
+    let mut best = vec![(f64::INFINITY, f64::INFINITY); rows.len() + 2];
     for _ in 0..ROUNDS {
         for (k, (_, path)) in rows.iter().enumerate() {
             // A GRO (or any format that names atoms) is its own topology.
@@ -106,8 +126,11 @@ fn main() {
             let (o, r) = read_seconds(path, &open, &select);
             best[k] = (best[k].0.min(o), best[k].1.min(r));
         }
+        let (o, r) = chemfiles_xtc_seconds(&xtc, protein);
+        let k = rows.len();
+        best[k] = (best[k].0.min(o), best[k].1.min(r));
         if let Some((o, r)) = with_mda.then(|| mdanalysis_seconds(&python, &gro, &xtc)).flatten() {
-            let k = rows.len();
+            let k = rows.len() + 1;
             best[k] = (best[k].0.min(o), best[k].1.min(r));
         }
     }
@@ -127,11 +150,14 @@ fn main() {
     for ((name, path), b) in rows.iter().zip(&best) {
         report(name, size(path), *b);
     }
-    report("XTC (MDAnalysis)", size(&xtc), best[rows.len()]);
+    let (cf, mda) = (rows.len(), rows.len() + 1);
+    report("XTC (chemfiles itself)", size(&xtc), best[cf]);
+    report("XTC (MDAnalysis)", size(&xtc), best[mda]);
     let h5_row = rows.len() - 1;
-    println!("XTC (chemfiles) / H5MD read time per frame: {:.2}", best[0].1 / best[h5_row].1);
-    if best[rows.len()].1.is_finite() {
-        println!("XTC read time per frame, trajwalk (chemfiles) / MDAnalysis: {:.2}", best[0].1 / best[rows.len()].1);
+    println!("XTC (molly) / H5MD read time per frame: {:.2}", best[0].1 / best[h5_row].1);
+    println!("XTC read time per frame, chemfiles / molly: {:.2}", best[cf].1 / best[0].1);
+    if best[mda].1.is_finite() {
+        println!("XTC read time per frame, MDAnalysis / trajwalk (molly): {:.2}", best[mda].1 / best[0].1);
     }
 
     // A run at 1e4 walks and samples per frame, the protein selected, all cores: reading

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result, Setting};
 use crate::io::formats::{self, Backend};
-use crate::io::{bod::BodInput, chain, chemfiles, h5md, memory, pdb, tng, wepy};
+use crate::io::{bod::BodInput, chain, chemfiles, dcd, h5md, memory, pdb, tng, wepy, xtc};
 use crate::topology::Topology;
 use crate::units::LengthUnit;
 use serde::Serialize;
@@ -100,10 +100,14 @@ pub enum Format {
     /// A ZENO .bod body: one frame, parsed at open and kept in memory (bodies are small),
     /// shared by every reader.
     Bod(Arc<BodInput>),
-    /// A format read through chemfiles (XTC, TRR, DCD, GRO, ...).
+    /// A format read through chemfiles (TRR, DCD, GRO, ...).
     Chemfiles(chemfiles::Layout),
     /// GROMACS TNG.
     Tng(tng::Layout),
+    /// GROMACS XTC, read by molly.
+    Xtc(xtc::Layout),
+    /// CHARMM/NAMD DCD.
+    Dcd(dcd::Layout),
     /// Several inputs read one after the other as one trajectory.
     Chain(Arc<chain::Layout>),
     /// Frames a program holds in memory ([`Trajectory::from_memory`]).
@@ -120,6 +124,8 @@ impl Format {
             Format::Bod(_) => "bod",
             Format::Chemfiles(l) => l.info.name,
             Format::Tng(_) => "tng",
+            Format::Xtc(_) => "xtc",
+            Format::Dcd(_) => "dcd",
             Format::Chain(_) => "chain",
             Format::Memory(_) => "memory",
         }
@@ -204,6 +210,8 @@ impl Trajectory {
             _ => match formats::by_extension(path).map(|info| (info, info.backend)) {
                 Some((info, Backend::Chemfiles(_))) => chemfiles::open(path, info, opts)?,
                 Some((info, Backend::Tng)) => tng::open(path, info, opts)?,
+                Some((info, Backend::Molly)) => xtc::open(path, info, opts)?,
+                Some((info, Backend::Dcd)) => dcd::open(path, info, opts)?,
                 Some((_, Backend::Refused)) => return Err(formats::tpr_refused(path)),
                 Some((info, _)) => {
                     return Err(Error::Input {
@@ -282,6 +290,8 @@ impl Trajectory {
             (Some(_), Format::Pdb(_)) => unit_refused("PDB coordinates are Angstrom"),
             (Some(_), Format::Chemfiles(l)) => unit_refused(&format!("chemfiles converts {} coordinates to Angstrom", l.info.label)),
             (Some(_), Format::Tng(_)) => unit_refused("a TNG file records its unit, and is read in Angstrom"),
+            (Some(_), Format::Xtc(_)) => unit_refused("XTC coordinates are nanometres, read as Angstrom"),
+            (Some(_), Format::Dcd(_)) => unit_refused("DCD coordinates are Angstrom"),
             _ => Ok(()),
         }
     }
@@ -307,6 +317,8 @@ impl Trajectory {
             Format::Bod(input) => Box::new(BodReader { input: input.clone(), info: self.frames[0].clone(), atoms }),
             Format::Chemfiles(l) => Box::new(chemfiles::Reader::new(self, l, atoms)?),
             Format::Tng(l) => Box::new(tng::Reader::new(self, l, atoms)?),
+            Format::Xtc(l) => Box::new(xtc::Reader::new(self, l, atoms)?),
+            Format::Dcd(l) => Box::new(dcd::Reader::new(self, l, atoms)?),
             Format::Chain(c) => Box::new(chain::Reader::new(self, c, atoms)),
             Format::Memory(frames) => Box::new(memory::Reader::new(self, frames, atoms)),
         })

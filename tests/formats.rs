@@ -79,7 +79,7 @@ fn the_cross_format_files_give_the_same_frames_and_bit_equal_coordinates_the_sam
     let dcd = mda("test.dcd").unwrap();
     assert_eq!(
         Trajectory::open(&dcd, &open).unwrap_err().to_string(),
-        format!("{}: cannot be read as CHARMM/NAMD DCD: invalid fortran record marker, expected 164 got 1077936128", dcd.display())
+        format!("{}: its title record's markers say 164 bytes, but it declares 3 lines of 80 (244 bytes)", dcd.display())
     );
     let mut bytes = std::fs::read(&dcd).unwrap();
     assert_eq!((bytes[0x5c], bytes[0x60], bytes[0x154]), (164, 3, 164));
@@ -466,7 +466,7 @@ fn the_formats_command_lists_what_is_read_and_what_gives_a_topology() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert_eq!(line("GROMACS XTC"), "GROMACS XTC .xtc yes no chemfiles");
+    assert_eq!(line("GROMACS XTC"), "GROMACS XTC .xtc yes no molly");
     assert_eq!(line("GROMACS GRO"), "GROMACS GRO .gro yes yes chemfiles");
     assert_eq!(line("GROMACS TNG"), "GROMACS TNG .tng yes no TNG library (chemfiles')");
     assert_eq!(line("CHARMM/NAMD PSF"), "CHARMM/NAMD PSF .psf no yes trajwalk");
@@ -590,4 +590,368 @@ fn frame_slices_and_lists_seek_to_the_frames_of_a_full_run() {
             }
         }
     }
+}
+
+/// Positions, cell, step and time.
+type ChemfilesFrame = (Vec<[f64; 3]>, Option<[[f64; 3]; 3]>, i64, f64);
+
+/// Every frame of `xtc` as chemfiles reads it (Angstrom, the cell's vectors as rows, None
+/// for a box of zeros), with its step and time, for the comparison with molly's reader.
+fn chemfiles_frames(xtc: &Path) -> Vec<ChemfilesFrame> {
+    let mut t = chemfiles::Trajectory::open(xtc, 'r').unwrap();
+    let mut frame = chemfiles::Frame::new();
+    (0..t.nsteps())
+        .map(|i| {
+            t.read_step(i, &mut frame).unwrap();
+            let cell = frame.cell();
+            let m = cell.matrix();
+            let rows = (cell.shape() != chemfiles::CellShape::Infinite).then(|| std::array::from_fn(|i| std::array::from_fn(|j| m[j][i])));
+            let time = match frame.get("time") {
+                Some(chemfiles::Property::Double(t)) => t,
+                other => panic!("frame {i}: time {other:?}"),
+            };
+            (frame.positions().to_vec(), rows, frame.step() as i64, time)
+        })
+        .collect()
+}
+
+fn bit_pattern(p: &[[f64; 3]]) -> Vec<[u64; 3]> {
+    p.iter().map(|x| x.map(f64::to_bits)).collect()
+}
+
+/// molly's XTC reader against chemfiles', bit for bit: every frame's coordinates, box, step
+/// and time, on the 5-atom cross-format file (stored uncompressed) and on ADK (compressed,
+/// triclinic); and a reader of the protein's leading atoms, which decodes only up to its
+/// last one, or of a range inside them, gets the bits of the whole frame's decode.
+#[test]
+fn the_xtc_reader_gives_chemfiles_bits_whole_or_decoding_a_prefix() {
+    for xtc in [mda("test.xtc"), shared_data("adk_oplsaa.xtc")].into_iter().flatten() {
+        let expected = chemfiles_frames(&xtc);
+        let t = Trajectory::open(&xtc, &OpenOptions::default()).unwrap();
+        assert_eq!(t.format.name(), "xtc");
+        assert_eq!(t.len(), expected.len());
+        let got = frames(&t);
+        for (i, (f, (positions, cell, step, time))) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(bit_pattern(&f.positions), bit_pattern(positions), "{}: frame {i}", xtc.display());
+            assert_eq!(f.cell.map(|c| bit_pattern(&c)), cell.map(|c| bit_pattern(&c)), "{}: frame {i}", xtc.display());
+            assert_eq!((f.info.step, f.info.time.map(f64::to_bits)), (Some(*step), Some(time.to_bits())), "{}: frame {i}", xtc.display());
+        }
+        let atoms = t.topology.len();
+        for range in [0..atoms.min(3341), 3..atoms.min(3341), atoms - 1..atoms] {
+            let mut reader = t.reader(range.clone()).unwrap();
+            for c in t.chunks(&(0..t.len()).rev().collect::<Vec<_>>(), 3) {
+                for f in reader.read_chunk(&c).unwrap() {
+                    let whole = &got[f.info.index];
+                    assert_eq!(
+                        bit_pattern(&f.positions),
+                        bit_pattern(&whole.positions[range.clone()]),
+                        "frame {} of {range:?}",
+                        f.info.index
+                    );
+                    assert_eq!(f.cell, whole.cell);
+                }
+            }
+        }
+    }
+}
+
+/// The first `n` frames of ADK's XTC, as bytes (each frame's length from its header).
+fn adk_frames(n: usize) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(shared_data("adk_oplsaa.xtc")?).unwrap();
+    let mut end = 0;
+    for _ in 0..n {
+        let count = u32::from_be_bytes(bytes[end + 88..end + 92].try_into().unwrap()) as usize;
+        end += 92 + count.div_ceil(4) * 4;
+    }
+    Some(bytes[..end].to_vec())
+}
+
+/// Opens `bytes` as an XTC and reads every frame whole and as the protein's prefix.
+fn open_and_read_xtc(path: &Path, bytes: &[u8]) -> trajwalk::error::Result<()> {
+    std::fs::write(path, bytes).unwrap();
+    let t = Trajectory::open(path, &OpenOptions::default())?;
+    let atoms = t.topology.len();
+    for range in [0..atoms, 0..atoms.min(3341)] {
+        let mut reader = t.reader(range)?;
+        for c in t.chunks(&(0..t.len()).collect::<Vec<_>>(), usize::MAX) {
+            reader.read_chunk(&c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Damaged XTC frames are refused with what is wrong and where, never a panic in molly's
+/// decoder: a header cut short, a frame count of atoms that is not the topology's, a
+/// precision of zero, a small-integer size out of molly's table, and then a few hundred
+/// copies of two ADK frames with bytes flipped, each opened and read whole and as a prefix.
+#[test]
+fn damaged_xtc_frames_are_refused_and_never_panic_the_decoder() {
+    let Some(two) = adk_frames(2) else { return };
+    let path = tmp("damaged.xtc");
+    let says = |bytes: &[u8]| open_and_read_xtc(&path, bytes).unwrap_err().to_string();
+    let p = path.display();
+    let first_len = {
+        let count = u32::from_be_bytes(two[88..92].try_into().unwrap()) as usize;
+        92 + count.div_ceil(4) * 4
+    };
+    assert_eq!(
+        says(&two[..first_len + 30]),
+        format!("{p}: is truncated: its frame 1 runs to byte {}, but the file ends at byte {}", first_len + 92, first_len + 30)
+    );
+    let mut bytes = two.clone();
+    bytes[first_len + 52..first_len + 56].copy_from_slice(&47680i32.to_be_bytes());
+    assert_eq!(says(&bytes), format!("{p}: frame 1 at byte {first_len} gives 47681 atoms, then 47680 (a damaged file?)"));
+    let mut bytes = two.clone();
+    bytes[first_len + 56..first_len + 60].copy_from_slice(&0f32.to_be_bytes());
+    assert_eq!(says(&bytes), format!("{p}: frame 1: its precision 0 is not a positive number"));
+    let mut bytes = two.clone();
+    bytes[84..88].copy_from_slice(&73u32.to_be_bytes());
+    assert_eq!(says(&bytes), format!("{p}: frame 0: its first small-integer size 73 is outside 9..73"));
+    let mut bytes = two.clone();
+    bytes[60..64].copy_from_slice(&i32::MAX.to_be_bytes());
+    assert!(says(&bytes).starts_with(&format!("{p}: frame 0: its coordinate range 2147483647..")), "{}", says(&bytes));
+    if let Some(gro) = shared_data("mda-coordinates/test.gro") {
+        std::fs::write(&path, &two).unwrap();
+        assert_eq!(
+            Trajectory::open(&path, &with_topology(Some(&gro))).unwrap_err().to_string(),
+            format!("{p}: has 47681 atoms per frame but the topology {} has 5", gro.display())
+        );
+    }
+
+    // A fixed sequence of damage, the same every run: 1 to 4 bytes set anywhere, mostly in
+    // the compressed streams.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut refused, mut read) = (0, 0);
+    for case in 0..300 {
+        let mut bytes = two.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = if next() % 4 == 0 { (next() % 96) as usize } else { (next() % bytes.len() as u64) as usize };
+            bytes[at] = next() as u8;
+        }
+        let started = std::time::Instant::now();
+        match std::panic::catch_unwind(|| open_and_read_xtc(&path, &bytes)) {
+            Ok(Ok(())) => read += 1,
+            Ok(Err(e)) => {
+                assert!(e.to_string().starts_with(&format!("{p}: ")), "case {case}: {e}");
+                refused += 1;
+            }
+            Err(_) => panic!("case {case}: the reader panicked"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "case {case} took {:?}", started.elapsed());
+    }
+    println!("damaged XTC copies: {refused} refused, {read} read");
+    assert!(refused > 0 && read > 0, "{refused} refused, {read} read");
+}
+
+/// Positions, cell and time (ps).
+type DcdFrame = (Vec<[f64; 3]>, Option<[[f64; 3]; 3]>, Option<f64>);
+
+/// Every frame of a DCD as chemfiles reads it: positions, the cell's vectors as rows (None
+/// for chemfiles' infinite cell) and the time in ps.
+fn chemfiles_dcd(dcd: &Path) -> Vec<DcdFrame> {
+    let mut t = chemfiles::Trajectory::open(dcd, 'r').unwrap();
+    let mut frame = chemfiles::Frame::new();
+    (0..t.nsteps())
+        .map(|i| {
+            t.read_step(i, &mut frame).unwrap();
+            let cell = frame.cell();
+            let m = cell.matrix();
+            let rows = (cell.shape() != chemfiles::CellShape::Infinite).then(|| std::array::from_fn(|i| std::array::from_fn(|j| m[j][i])));
+            let time = match frame.get("time") {
+                Some(chemfiles::Property::Double(t)) => Some(t * 0.048_888_821),
+                _ => None,
+            };
+            (frame.positions().to_vec(), rows, time)
+        })
+        .collect()
+}
+
+/// trajwalk's DCD reader against chemfiles', bit for bit: MDAnalysis's test.dcd (its title
+/// markers mended, as above) and ADK's frames written as a DCD by chemfiles (a CHARMM file
+/// with a triclinic unit-cell record), every frame's coordinates, cell and time, and a
+/// range of atoms read alone.
+#[test]
+fn the_dcd_reader_gives_chemfiles_bits() {
+    let mut files = vec![];
+    if let Some(dcd) = mda("test.dcd") {
+        let mut bytes = std::fs::read(&dcd).unwrap();
+        (bytes[0x5c], bytes[0x154]) = (244, 244);
+        let mended = tmp("mended.dcd");
+        std::fs::write(&mended, bytes).unwrap();
+        files.push(mended);
+    }
+    if let Some(xtc) = shared_data("adk_oplsaa.xtc") {
+        let adk = tmp("adk.dcd");
+        let mut input = chemfiles::Trajectory::open(&xtc, 'r').unwrap();
+        let mut output = chemfiles::Trajectory::open(&adk, 'w').unwrap();
+        let mut frame = chemfiles::Frame::new();
+        for _ in 0..3 {
+            input.read(&mut frame).unwrap();
+            output.write(&frame).unwrap();
+        }
+        drop(output);
+        files.push(adk);
+    }
+    for dcd in &files {
+        let expected = chemfiles_dcd(dcd);
+        let t = Trajectory::open(dcd, &OpenOptions::default()).unwrap();
+        assert_eq!((t.format.name(), t.len()), ("dcd", expected.len()));
+        let got = frames(&t);
+        for (i, (f, (positions, cell, time))) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(bit_pattern(&f.positions), bit_pattern(positions), "{}: frame {i}", dcd.display());
+            assert_eq!(f.cell.map(|c| bit_pattern(&c)), cell.map(|c| bit_pattern(&c)), "{}: frame {i}", dcd.display());
+            assert_eq!(f.info.time.map(f64::to_bits), time.map(f64::to_bits), "{}: frame {i}", dcd.display());
+        }
+        let atoms = t.topology.len();
+        let mut reader = t.reader(1..atoms - 1).unwrap();
+        let c = t.chunks(&[t.len() - 1], 1);
+        assert_eq!(bit_pattern(&reader.read_chunk(&c[0]).unwrap()[0].positions), bit_pattern(&got[t.len() - 1].positions[1..atoms - 1]));
+    }
+    if files.len() == 2 {
+        assert!(frames(&Trajectory::open(&files[1], &OpenOptions::default()).unwrap())[0].cell.is_some_and(|c| c[1][0] != 0.0));
+    }
+}
+
+/// A DCD as CHARMM writes one, in either byte order: the header (CHARMM version 24, the
+/// unit-cell flag), two title lines, the atom count, then per frame the six cell doubles
+/// and the x, y and z records, each a Fortran record between its byte-count markers.
+fn write_dcd(big_endian: bool, cells: &[[f64; 6]], frames: &[Vec<[f32; 3]>], fixed: i32) -> Vec<u8> {
+    let i = |v: i32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let mut out = vec![];
+    let record = |out: &mut Vec<u8>, body: &[u8]| {
+        out.extend(i(body.len() as i32));
+        out.extend(body);
+        out.extend(i(body.len() as i32));
+    };
+    let mut header = b"CORD".to_vec();
+    let mut words = [0i32; 20];
+    (words[0], words[1], words[2], words[8], words[10], words[19]) = (frames.len() as i32, 0, 1, fixed, 1, 24);
+    for (k, w) in words.iter().enumerate() {
+        header.extend(if k == 9 {
+            if big_endian {
+                2.0f32.to_be_bytes()
+            } else {
+                2.0f32.to_le_bytes()
+            }
+        } else {
+            i(*w)
+        });
+    }
+    record(&mut out, &header);
+    let mut title = i(2).to_vec();
+    title.extend([b'T'; 160]);
+    record(&mut out, &title);
+    record(&mut out, &i(frames[0].len() as i32));
+    for (cell, frame) in cells.iter().zip(frames) {
+        let doubles: Vec<u8> = cell.iter().flat_map(|d| if big_endian { d.to_be_bytes() } else { d.to_le_bytes() }).collect();
+        record(&mut out, &doubles);
+        for k in 0..3 {
+            let xs: Vec<u8> = frame.iter().flat_map(|p| if big_endian { p[k].to_be_bytes() } else { p[k].to_le_bytes() }).collect();
+            record(&mut out, &xs);
+        }
+    }
+    out
+}
+
+/// A DCD written without a box, as MDAnalysis writes one (lengths 0, angles whose cosines
+/// are 1, which chemfiles refuses as 0-degree angles), reads with no box in either byte
+/// order and runs, unwrapping nothing; a box of cosines reads as chemfiles' cell of the
+/// angles. Fixed atoms, 64-bit markers, a cut frame and a cut header are refused.
+#[test]
+fn a_dcd_without_a_box_reads_with_none_and_bad_ones_are_refused() {
+    let frames: Vec<Vec<[f32; 3]>> =
+        (0..3).map(|f| (0..6).map(|a| [a as f32 * 1.5, f as f32 * 0.25, 0.125 * a as f32]).collect()).collect();
+    let none = [0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
+    for big_endian in [false, true] {
+        let path = tmp(&format!("nobox-{big_endian}.dcd"));
+        std::fs::write(&path, write_dcd(big_endian, &[none; 3], &frames, 0)).unwrap();
+        if !big_endian {
+            let mut t = chemfiles::Trajectory::open(&path, 'r').unwrap();
+            let e = t.read(&mut chemfiles::Frame::new()).unwrap_err();
+            assert_eq!(e.message, "a unit cell can not have 0° angles");
+        }
+        let t = Trajectory::open(&path, &OpenOptions::default()).unwrap();
+        assert_eq!(t.topology.len(), 6);
+        let got = self::frames(&t);
+        for (f, expected) in got.iter().zip(&frames) {
+            assert_eq!(f.cell, None);
+            assert_eq!(f.positions, expected.iter().map(|p| p.map(f64::from)).collect::<Vec<_>>());
+            assert_eq!(f.info.time, Some(2.0 * f.info.index as f64 * 0.048_888_821));
+        }
+        let job = JobOptions { sampling: sampling(500), radii: Some(trajwalk::radii::Radii::Uniform(1.7)), ..Default::default() };
+        assert_eq!(run(std::slice::from_ref(&path), OpenOptions::default(), job).len(), 3);
+    }
+    // Cosines of 90, 90 and 60 degrees: chemfiles' cell of those angles.
+    let path = tmp("cosines.dcd");
+    std::fs::write(&path, write_dcd(false, &[[30.0, 0.5, 30.0, 0.0, 0.0, 40.0]; 3], &frames, 0)).unwrap();
+    let got = self::frames(&Trajectory::open(&path, &OpenOptions::default()).unwrap());
+    assert_eq!(got[0].cell.map(|c| bit_pattern(&c)), chemfiles_dcd(&path)[0].1.map(|c| bit_pattern(&c)));
+    assert!(got[0].cell.is_some_and(|c| (c[1][0] - 15.0).abs() < 1e-9 && c[0] == [30.0, 0.0, 0.0]), "{:?}", got[0].cell);
+
+    let says = |bytes: Vec<u8>| {
+        let path = tmp("bad.dcd");
+        std::fs::write(&path, bytes).unwrap();
+        let e = Trajectory::open(&path, &OpenOptions::default()).and_then(|t| {
+            let mut r = t.reader(0..t.topology.len())?;
+            r.read_chunk(&t.chunks(&[0], 1)[0])
+        });
+        e.unwrap_err().to_string().replace(&format!("{}: ", path.display()), "")
+    };
+    let good = write_dcd(false, &[none; 3], &frames, 0);
+    assert_eq!(
+        says(write_dcd(false, &[none; 3], &frames, 2)),
+        "has 2 fixed atoms, whose coordinates only its first frame holds, which trajwalk does not read; write the trajectory without fixed atoms"
+    );
+    let frame_bytes = 56 + 3 * (8 + 24);
+    assert_eq!(
+        says(good[..good.len() - 10].to_vec()),
+        format!("is truncated: its frame 2 runs to byte {}, but the file ends at byte {}", good.len(), good.len() - 10)
+    );
+    assert_eq!(says(good[..150].to_vec()), "is truncated: its header runs past the file's end at byte 150");
+    let mut wide = vec![84, 0, 0, 0, 0, 0, 0, 0];
+    wide.extend(b"CORD");
+    assert_eq!(
+        says(wide),
+        "is a DCD with 64-bit record markers (CHARMM built with -i8), which trajwalk does not read; convert it with `mdconvert` or `catdcd`"
+    );
+    let mut damaged = good.clone();
+    let first = good.len() - 3 * frame_bytes;
+    damaged[first + 56..first + 60].copy_from_slice(&23i32.to_le_bytes());
+    assert_eq!(says(damaged), format!("frame 0: a record at byte {} has markers 23 and 24, not 24", first + 56));
+    // Bytes set anywhere (a fixed sequence): refused naming the file, or read; never a panic.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (bad, p) = (tmp("fuzzed.dcd"), tmp("fuzzed.dcd").display().to_string());
+    for case in 0..300 {
+        let mut bytes = good.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() % bytes.len() as u64) as usize;
+            bytes[at] = next() as u8;
+        }
+        std::fs::write(&bad, &bytes).unwrap();
+        let read = std::panic::catch_unwind(|| {
+            Trajectory::open(&bad, &OpenOptions::default()).and_then(|t| {
+                let mut r = t.reader(0..t.topology.len())?;
+                r.read_chunk(&t.chunks(&(0..t.len()).collect::<Vec<_>>(), usize::MAX)[0])
+            })
+        });
+        match read {
+            Ok(Err(e)) => assert!(e.to_string().starts_with(&format!("{p}: ")), "case {case}: {e}"),
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("case {case}: the DCD reader panicked"),
+        }
+    }
+    let angled = write_dcd(false, &[[30.0, 0.0, 30.0, 90.0, 90.0, 40.0]; 3], &frames, 0);
+    assert_eq!(says(angled), "frame 0: its cell has an angle of 0 degrees ([90.0, 90.0, 0.0]) with lengths [30.0, 30.0, 40.0] A");
 }

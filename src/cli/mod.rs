@@ -575,6 +575,7 @@ pub fn formats_command() -> Result<()> {
         let reader = match f.backend {
             Backend::Chemfiles(_) => "chemfiles",
             Backend::Tng => "TNG library (chemfiles')",
+            Backend::Molly => "molly",
             Backend::Refused => "gmx editconf -f topol.tpr -o conf.gro",
             _ => "trajwalk",
         };

@@ -1,16 +1,16 @@
 //! The MD formats read through chemfiles (the field's C++ trajectory library, built from
-//! source by the `chemfiles` crate): XTC, TRR, GRO, DCD, Amber NetCDF, LAMMPS dumps,
-//! XYZ, mmCIF and MOL2, as trajectories, and GRO, mmCIF and MOL2 also as a `--topology`.
+//! source by the `chemfiles` crate): TRR, GRO, Amber NetCDF, LAMMPS dumps, XYZ, mmCIF and
+//! MOL2, as trajectories, and GRO, mmCIF and MOL2 also as a `--topology` (XTC is read by
+//! `super::xtc`, which is faster, DCD by `super::dcd`, which reads a DCD without a box, and
+//! TNG by `super::tng`, which reads the frames `gmx trjconv` numbers).
 //!
-//! chemfiles delivers Angstrom whatever the file's unit (XTC's nanometres included), the
+//! chemfiles delivers Angstrom whatever the file's unit (TRR's nanometres included), the
 //! cell as a matrix, the MD step for the formats that record one and the time as a frame
 //! property. Opening reads every frame once, as the PDB reader scans its models: the frame
 //! table needs each frame's step and time before any frame is computed, and a truncated
 //! or inconsistent file (a frame with another atom count) is then refused before the first
-//! walk, naming the frame. An XTC, the commonest and largest, is opened from its frame
-//! headers alone (`xtc_headers`), without decompressing a frame. Each reader opens its own
-//! chemfiles handle and reads the frames of its chunks by seeking (chemfiles indexes frames
-//! at open), holding one frame at a time. TNG has its own module (`super::tng`).
+//! walk, naming the frame. Each reader opens its own chemfiles handle and reads the frames
+//! of its chunks by seeking (chemfiles indexes frames at open), holding one frame at a time.
 
 use super::formats::{Carries, FormatInfo};
 use crate::error::{Error, Result};
@@ -22,10 +22,6 @@ use ::chemfiles as cf;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// DCD times count in AKMA time units (CHARMM's and NAMD's), 48.888 fs each; chemfiles
-/// reports them as the file has them.
-const AKMA_PS: f64 = 0.048_888_821;
 
 /// What an opened chemfiles input needs to be read again.
 #[derive(Clone, Debug)]
@@ -167,88 +163,16 @@ pub fn read_topology(path: &Path, info: &'static FormatInfo) -> Result<Topology>
 
 /// The frame's time in the catalogue's unit, when the file records one.
 fn time_of(frame: &cf::Frame, info: &FormatInfo) -> Option<f64> {
-    let scale = if info.name == "dcd" { AKMA_PS } else { 1.0 };
     info.time_unit?;
     match frame.get("time") {
-        Some(cf::Property::Double(t)) => Some(t * scale),
+        Some(cf::Property::Double(t)) => Some(t),
         _ => None,
     }
-}
-
-/// The frame table of an XTC file from its frame headers alone, which is what makes an XTC
-/// open in milliseconds rather than a pass over every compressed frame; each header's atom
-/// count is checked against the first, and the file must end where its last frame does
-/// (chemfiles counts the uncompressed frames of nine atoms or fewer from the file size, so
-/// a file cut inside its last frame would silently lose it). XDR, big-endian: magic 1995,
-/// atoms, step, time (f32), the box, atoms again (56 bytes), then either 12 bytes per atom
-/// or 32 bytes of compression parameters and a byte count, the bytes padded to 4.
-fn xtc_headers(path: &Path) -> Result<(usize, Vec<FrameInfo>)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let io = |error| Error::Io { path: path.into(), error };
-    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
-    let size = file.get_ref().metadata().map_err(io)?.len();
-    let mut word_at = |offset: u64| -> Result<Option<[u8; 4]>> {
-        let mut b = [0u8; 4];
-        if offset + 4 > size {
-            return Ok(None);
-        }
-        file.seek(SeekFrom::Start(offset)).map_err(io)?;
-        file.read_exact(&mut b).map_err(io)?;
-        Ok(Some(b))
-    };
-    let (mut offset, mut frames) = (0u64, Vec::new());
-    let mut first_atoms = None;
-    while offset < size {
-        let frame = frames.len();
-        let truncated = |end: u64| Error::Input {
-            path: path.into(),
-            message: format!("is truncated: its frame {frame} runs to byte {end}, but the file ends at byte {size}"),
-        };
-        let int = |w: Option<[u8; 4]>| w.map(i32::from_be_bytes);
-        if int(word_at(offset)?) != Some(1995) {
-            return Err(Error::Input {
-                path: path.into(),
-                message: format!("frame {frame} at byte {offset} does not start with the XTC magic number 1995"),
-            });
-        }
-        let (Some(atoms), Some(step), Some(time)) = (word_at(offset + 4)?, word_at(offset + 8)?, word_at(offset + 12)?) else {
-            return Err(truncated(offset + 56));
-        };
-        let (atoms, step, time) = (i32::from_be_bytes(atoms), i32::from_be_bytes(step), f32::from_be_bytes(time));
-        let atoms = usize::try_from(atoms).ok().filter(|&a| a > 0).ok_or_else(|| Error::Input {
-            path: path.into(),
-            message: format!("frame {frame} at byte {offset} has {atoms} atoms (a damaged file?)"),
-        })?;
-        match first_atoms {
-            None => first_atoms = Some(atoms),
-            Some(n) if n != atoms => {
-                return Err(Error::Input { path: path.into(), message: format!("frame {frame} has {atoms} atoms, but frame 0 has {n}") })
-            }
-            _ => {}
-        }
-        let length = if atoms <= 9 {
-            56 + 12 * atoms as u64
-        } else {
-            let Some(bytes) = int(word_at(offset + 88)?) else { return Err(truncated(offset + 92)) };
-            92 + (bytes.max(0) as u64).div_ceil(4) * 4
-        };
-        if offset + length > size {
-            return Err(truncated(offset + length));
-        }
-        frames.push(FrameInfo { index: frame, key: frame as u64, step: Some(step as i64), time: Some(time as f64), wepy: None });
-        offset += length;
-    }
-    let atoms = first_atoms.ok_or_else(|| Error::Input { path: path.into(), message: "has no frames (read as GROMACS XTC)".into() })?;
-    Ok((atoms, frames))
 }
 
 /// Opens `path` as a trajectory of `info`'s format, reading every frame once for the frame
 /// table (see the module's note) and checking that every frame has the first one's atoms.
 pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Result<Trajectory> {
-    if info.name == "xtc" {
-        let (atoms, frames) = xtc_headers(path)?;
-        return Ok(trajectory(path, info, opts, Topology::from_elements(vec![None; atoms]), frames));
-    }
     if info.name == "mmcif" {
         check_mmcif_columns(path)?;
     }

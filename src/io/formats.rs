@@ -18,6 +18,10 @@ pub enum Backend {
     Bod,
     /// The chemfiles library, under its own name for the format.
     Chemfiles(&'static str),
+    /// GROMACS XTC through the `molly` crate (`super::xtc`).
+    Molly,
+    /// trajwalk's own DCD reader (`super::dcd`).
+    Dcd,
     /// trajwalk's own CHARMM/NAMD PSF reader (topology only).
     Psf,
     /// trajwalk's own AMBER PRMTOP reader (topology only).
@@ -86,11 +90,11 @@ pub const CATALOGUE: &[FormatInfo] = &[
     },
     FormatInfo { carries: Carries::Atoms, ..entry("pdb", "PDB, one frame per MODEL", &["pdb", "ent"], Backend::Pdb) },
     entry("bod", "ZENO body", &["bod"], Backend::Bod),
-    FormatInfo { steps: true, time_unit: Some("ps"), ..entry("xtc", "GROMACS XTC", &["xtc"], Backend::Chemfiles("XTC")) },
+    FormatInfo { steps: true, time_unit: Some("ps"), ..entry("xtc", "GROMACS XTC", &["xtc"], Backend::Molly) },
     FormatInfo { steps: true, time_unit: Some("ps"), ..entry("trr", "GROMACS TRR", &["trr"], Backend::Chemfiles("TRR")) },
     FormatInfo { carries: Carries::Atoms, ..entry("gro", "GROMACS GRO", &["gro"], Backend::Chemfiles("GRO")) },
     FormatInfo { steps: true, time_unit: Some("ps"), ..entry("tng", "GROMACS TNG", &["tng"], Backend::Tng) },
-    FormatInfo { time_unit: Some("ps"), ..entry("dcd", "CHARMM/NAMD DCD", &["dcd"], Backend::Chemfiles("DCD")) },
+    FormatInfo { time_unit: Some("ps"), ..entry("dcd", "CHARMM/NAMD DCD", &["dcd"], Backend::Dcd) },
     // chemfiles does not read an Amber NetCDF's time variable.
     entry("netcdf", "Amber NetCDF", &["nc", "ncdf", "netcdf"], Backend::Chemfiles("Amber NetCDF")),
     FormatInfo { steps: true, ..entry("lammpstrj", "LAMMPS dump", &["lammpstrj", "lammpsdump"], Backend::Chemfiles("LAMMPS")) },

@@ -4,6 +4,7 @@
 pub mod bod;
 pub mod chain;
 pub mod chemfiles;
+pub mod dcd;
 pub mod formats;
 pub mod h5md;
 pub mod h5md_write;
@@ -14,3 +15,4 @@ pub mod prmtop;
 pub mod psf;
 pub mod tng;
 pub mod wepy;
+pub mod xtc;
