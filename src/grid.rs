@@ -122,7 +122,11 @@ impl Grid {
         if !f.iter().all(|&f| f >= 0.0 && f < n as f64) {
             return None;
         }
-        let c = (f[0] as usize * n + f[1] as usize) * n + f[2] as usize;
+        // SAFETY: each f was just checked to lie in [0, n) with n <= MAX_CELLS_PER_AXIS, so
+        // truncating it to u32 is in range. `as usize` would saturate, which costs about 14
+        // instructions a coordinate (two conversions and the clamps), a tenth of a grid query.
+        let [i, j, k] = f.map(|f| unsafe { f.to_int_unchecked::<u32>() } as usize);
+        let c = (i * n + j) * n + k;
         let cell = match self.cells[c].get() {
             Some(cell) => cell,
             None => {
