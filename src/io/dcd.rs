@@ -177,7 +177,7 @@ fn cell_of(b: [f64; 6], version: i32) -> std::result::Result<Option<M3>, String>
     if version > 25 {
         // Recent CHARMM stores the cell's symmetric matrix.
         let m = [[b[0], b[1], b[3]], [b[1], b[2], b[4]], [b[3], b[4], b[5]]];
-        return super::xtc::unit_cell(m).map_err(|why| format!("its cell {b:?} {why}"));
+        return super::unit_cell(m).map_err(|why| format!("its cell {b:?} {why}"));
     }
     let lengths = [b[0], b[2], b[5]];
     if lengths == [0.0; 3] {
@@ -217,7 +217,7 @@ fn cell_of(b: [f64; 6], version: i32) -> std::result::Result<Option<M3>, String>
     m[0][2] *= lengths[2];
     m[1][2] *= lengths[2];
     m[2][2] *= lengths[2];
-    super::xtc::unit_cell(m).map_err(|why| format!("its cell {b:?} {why}"))
+    super::unit_cell(m).map_err(|why| format!("its cell {b:?} {why}"))
 }
 
 /// A worker's own DCD handle; a frame is one read at its offset.

@@ -412,19 +412,25 @@ impl Reader {
         let scale = self.layout.scale;
         let values = set.positions.frame(place.k);
         let positions = self.atoms.clone().map(|i| [values[3 * i] * scale, values[3 * i + 1] * scale, values[3 * i + 2] * scale]).collect();
-        let cell = set.cell.as_ref().and_then(|b| cell(b.frame(if b.frames == 1 { 0 } else { place.k }), scale));
+        let cell = match &set.cell {
+            Some(b) => {
+                let v = b.frame(if b.frames == 1 { 0 } else { place.k });
+                cell(v, scale).map_err(|why| Error::Input {
+                    path: self.handle.path.clone(),
+                    message: format!("frame {index} (TNG frame {}): its box {v:?} {why}", place.frame),
+                })?
+            }
+            None => None,
+        };
         Ok(Frame { info: self.frames[index].clone(), positions, cell })
     }
 }
 
-/// The box from TNG's nine values (the three box vectors, one after the other), in
-/// Angstrom; None for a box of zeros, which chemfiles reads as no box (its test of a
-/// diagonal, zero matrix, tolerance 1e-5).
-fn cell(v: &[f64], scale: f64) -> Option<[[f64; 3]; 3]> {
-    let m: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| v[3 * i + j] * scale));
-    let zero = |x: f64| x.abs() < 1e-5;
-    let infinite = (0..3).all(|i| (0..3).all(|j| zero(m[i][j])));
-    (!infinite).then_some(m)
+/// The box from TNG's nine values (the three box vectors, one after the other), scaled to
+/// Angstrom as chemfiles scales them, with chemfiles' rules for a cell ([`super::unit_cell`]:
+/// a box of zeros is no box).
+fn cell(v: &[f64], scale: f64) -> std::result::Result<Option<[[f64; 3]; 3]>, &'static str> {
+    super::unit_cell(std::array::from_fn(|i| std::array::from_fn(|j| v[3 * j + i] * scale)))
 }
 
 impl FrameReader for Reader {
@@ -567,8 +573,10 @@ mod tests {
 
     #[test]
     fn a_box_of_zeros_is_no_box_and_rows_are_the_box_vectors() {
-        assert_eq!(cell(&[0.0; 9], 10.0), None);
+        assert_eq!(cell(&[0.0; 9], 10.0), Ok(None));
         let v = [1.0, 0.0, 0.0, 0.5, 2.0, 0.0, 0.25, 0.5, 3.0];
-        assert_eq!(cell(&v, 10.0), Some([[10.0, 0.0, 0.0], [5.0, 20.0, 0.0], [2.5, 5.0, 30.0]]));
+        assert_eq!(cell(&v, 10.0), Ok(Some([[10.0, 0.0, 0.0], [5.0, 20.0, 0.0], [2.5, 5.0, 30.0]])));
+        // chemfiles' refusals hold for TNG boxes too.
+        assert_eq!(cell(&[-1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], 10.0), Err("has a negative determinant (a left-handed cell)"));
     }
 }
