@@ -556,9 +556,22 @@ impl<'t> Coordinator<'t> {
         self.distribution.as_ref()
     }
 
+    /// Sends `m` to rank `to`. A rank that failed says why before it goes, so when the
+    /// send finds it gone its reason is already queued here, and is the error, not the
+    /// channel's (over MPI a send to a gone rank does not fail; the job is aborted).
     fn send(&mut self, to: usize, m: &Message) -> Result<()> {
         self.said[to] = Instant::now();
-        self.t.send(to, m)
+        self.t.send(to, m).map_err(|gone| self.last_word(to).unwrap_or(gone))
+    }
+
+    /// The reason rank `rank` sent as it failed, if it is among the messages queued here.
+    fn last_word(&self, rank: usize) -> Option<Error> {
+        while let Ok(Some((from, m))) = self.t.recv(Duration::ZERO) {
+            if let (true, Message::Failed(why)) = (from == rank, m) {
+                return Some(Error::Rank { rank, host: self.ranks[rank].host.clone(), message: why });
+            }
+        }
+        None
     }
 
     /// Tells every other rank to stop (once).
@@ -839,5 +852,37 @@ impl Round<'_, '_> {
             sink(&job.trajectory.frames[info.index], run.finish(&body))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rank that fails says why and goes; a send that finds it gone before rank 0 read
+    /// the reason must still end the job with that reason (this race once made the panic
+    /// test flaky: rank 0's heartbeat to the gone rank won).
+    #[test]
+    fn a_send_to_a_rank_gone_after_failing_ends_the_job_with_its_reason() {
+        let mut ends = crate::transport::local(3).into_iter();
+        let (zero, one, two) = (ends.next().unwrap(), ends.next().unwrap(), ends.next().unwrap());
+        let ranks = (0..3).map(|rank| RankLog { rank, host: format!("local-{rank}"), ..Default::default() }).collect();
+        let now = Instant::now();
+        let mut c = Coordinator {
+            t: &zero,
+            config: Config { fault: None, ..Config::default() },
+            ranks,
+            heard: vec![now; 3],
+            said: vec![now; 3],
+            distribution: None,
+            stopped: false,
+        };
+        one.send(0, &Message::Heartbeat).unwrap();
+        two.send(0, &Message::Failed("its compute thread panicked: boom".into())).unwrap();
+        drop(two);
+        assert_eq!(c.send(2, &Message::Heartbeat).unwrap_err().to_string(), "rank 2 on local-2: its compute thread panicked: boom");
+        // A rank gone without a word is still named as gone.
+        drop(one);
+        assert_eq!(c.send(1, &Message::Heartbeat).unwrap_err().to_string(), "rank 1: is gone (its end of the channel was dropped)");
     }
 }
