@@ -15,7 +15,8 @@
 //!   where a walk spends most of its steps, the nearest sphere is then found among a
 //!   handful of listed spheres, with a proof that no unlisted one is nearer, and the tree
 //!   is not entered at all. On cluster2101.bod two thirds of the queries end there. Far
-//!   from the surface, where nothing is listed, [`crate::grid`] answers most of the rest.
+//!   from the surface, where nothing is listed, [`crate::grid`] answers most of the rest,
+//!   and where a walk comes near, its cell's candidates start the list without the tree.
 //! - A full query visits four boxes per node, nearest child first (a branch-free sorting
 //!   network), prunes on squared box distances, skips the square root for spheres that
 //!   cannot be listed, and stops as soon as some sphere is within the hit cutoff, since
@@ -30,7 +31,7 @@
 //! |x - c| - r as computed in f64, the same as brute force, so none of this changes a walk.
 
 use crate::body::Sphere;
-use crate::grid::Grid;
+use crate::grid::{Cell, Grid};
 use crate::vec3::{self, V3};
 use bytemuck::{Pod, Zeroable};
 
@@ -113,6 +114,8 @@ impl Default for Near {
                 dist: [0.0; NEAR_CAP],
                 #[cfg(test)]
                 answered: 0,
+                #[cfg(test)]
+                from_cells: 0,
             },
             stack: [(0, 0, 0.0); STACK],
         }
@@ -130,6 +133,9 @@ struct Listed {
     /// Queries answered from the list (for the test that the shortcut is taken).
     #[cfg(test)]
     answered: u64,
+    /// Lists made from a grid cell's candidates (for the test that they are true).
+    #[cfg(test)]
+    from_cells: u64,
 }
 
 /// The most spheres a walk keeps listed; past it the farthest are dropped and the reach
@@ -232,14 +238,40 @@ impl Bvh {
         match far {
             // Where a full query would list nothing worth keeping, nothing is listed (an
             // empty list is always true) ...
-            Some(d) if d >= self.near_below => {
+            Some((d, _)) if d >= self.near_below => {
                 near.listed.len = 0;
                 d
             }
-            // ... and nearer, the tree lists the neighbours, knowing the answer.
-            Some(d) => self.gather(spheres, x, cutoff, d, near),
+            // ... and nearer, the cell's candidates are the neighbours to list.
+            Some((d, cell)) => self.list_candidates(x, cutoff, d, cell, near),
             None => self.gather(spheres, x, cutoff, best, near),
         }
+    }
+
+    /// What [`Bvh::gather`] does knowing the distance `d`, from a grid cell instead of the
+    /// tree (a tenth of the cost): the cell's candidates nearer than the reach are listed,
+    /// which is true for a reach up to the cell's bound on every other sphere.
+    #[inline(always)]
+    fn list_candidates(&self, x: V3, cutoff: f64, d: f64, cell: &Cell, near: &mut Near) -> f64 {
+        let listed = &mut near.listed;
+        listed.anchor = x;
+        listed.len = 0;
+        listed.reach = 0.0;
+        if d < cutoff {
+            return d;
+        }
+        #[cfg(test)]
+        {
+            listed.from_cells += 1;
+        }
+        let mut reach = self.widen(d).min(cell.others_beyond());
+        for (i, dist) in cell.candidates(x) {
+            if dist < reach {
+                reach = listed.insert(i, dist, reach);
+            }
+        }
+        listed.reach = reach;
+        d
     }
 
     /// The distance when the walk's list proves it (Ok), else an upper bound on it (Err).
@@ -669,6 +701,49 @@ mod tests {
         }
         assert!(hits > 50, "{hits} of 300 walks hit");
         assert!(answered * 2 > queries, "only {answered} of {queries} queries were answered from the list");
+    }
+
+    #[test]
+    fn lists_made_from_grid_cells_are_true_and_walks_get_brute_force_distances() {
+        // A clump of atom-sized spheres walked often enough that far cells are built and
+        // walks enter the near zone from them, so lists are made from cells' candidates.
+        let mut rng = Stream::new(51, 0, 0, 0);
+        let centers: Vec<V3> = (0..400).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 8.0)).collect();
+        let radii: Vec<f64> = (0..400).map(|_| 1.2 + rng.uniform()).collect();
+        let body = crate::body::Body::new(&centers, &radii, &Default::default()).unwrap();
+        assert!(body.grid.is_some(), "a small body gets a grid");
+        let brute = |x: V3| body.spheres.iter().map(|s| sphere_distance(s, x)).fold(f64::INFINITY, f64::min);
+        let cutoff = body.skin_thickness;
+        let (mut from_cells, mut hits) = (0, 0);
+        for _ in 0..6000 {
+            let mut near = Near::default();
+            let mut x = vec3::scale(rng.unit_vector(), body.launch_radius);
+            loop {
+                let d = body.distance(x, cutoff, &mut near);
+                let exact = brute(x);
+                if exact < cutoff {
+                    assert!(d < cutoff, "a hit at {x:?} was missed: {d} vs {exact}");
+                    hits += 1;
+                    break;
+                }
+                assert_eq!(d, exact, "at {x:?}");
+                // True: no unlisted sphere is nearer to the anchor than the reach (an empty
+                // list is never read, so any reach is true of it).
+                let l = &near.listed;
+                let listed = &l.spheres[..l.len as usize];
+                let unlisted = body.spheres.iter().enumerate().filter(|(i, _)| l.len > 0 && !listed.contains(&(*i as u32)));
+                for (i, s) in unlisted {
+                    assert!(sphere_distance(s, l.anchor) >= l.reach, "sphere {i} is nearer than the reach {} at {x:?}", l.reach);
+                }
+                x = vec3::add(x, vec3::scale(rng.unit_vector(), d));
+                if vec3::norm(x) > body.launch_radius {
+                    break;
+                }
+            }
+            from_cells += near.listed.from_cells;
+        }
+        assert!(hits > 1200, "{hits} of 6000 walks hit");
+        assert!(from_cells > 1000, "only {from_cells} lists were made from cells ({hits} hits)");
     }
 
     #[test]
