@@ -146,7 +146,7 @@ impl Body {
             }
         };
         let bvh = Bvh::build(&mut spheres);
-        let grid = Grid::over(&spheres, launch_radius, bvh.near_below());
+        let grid = Grid::over(&spheres, launch_radius);
         Ok(Body { spheres, bvh, grid, center, enclosing_radius, launch_radius, skin_thickness, warnings: vec![] })
     }
 

@@ -231,14 +231,13 @@ impl Bvh {
             Ok(d) => return d,
             Err(best) => best,
         };
-        let far = match grid {
-            Some(g) => g.distance(self, spheres, x),
-            None => None,
+        let (far, near_below) = match grid {
+            Some(g) => (g.distance(self, spheres, x), g.near_below()),
+            None => (None, 0.0),
         };
         match far {
-            // Where a full query would list nothing worth keeping, nothing is listed (an
-            // empty list is always true) ...
-            Some((d, _)) if d >= self.near_below => {
+            // Where the surface is far, nothing is listed (an empty list is always true) ...
+            Some((d, _)) if d >= near_below => {
                 near.listed.len = 0;
                 d
             }
@@ -306,11 +305,6 @@ impl Bvh {
             }
         }
         Err(best)
-    }
-
-    /// The distance below which a full query lists neighbours.
-    pub fn near_below(&self) -> f64 {
-        self.near_below
     }
 
     /// Appends to `out` every sphere whose surface is nearer to `x` than `reach`.
