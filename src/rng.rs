@@ -176,6 +176,13 @@ mod x86 {
     }
 }
 
+/// A place in a [`Stream`] to come back to.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    next_block: u32,
+    used: usize,
+}
+
 /// The random numbers of one walk (or one interior sample): an endless sequence of u32s
 /// drawn block by block. Cheap to create; one per walk.
 #[derive(Clone, Debug)]
@@ -211,6 +218,25 @@ impl Stream {
         let v = self.buf[self.used];
         self.used += 1;
         v
+    }
+
+    /// Where the stream is, for [`Stream::rewind`].
+    #[inline(always)]
+    pub fn mark(&self) -> Mark {
+        Mark { next_block: self.counter[0], used: self.used }
+    }
+
+    /// Takes the stream back to `mark`, so that numbers drawn ahead and not needed are
+    /// drawn again by what comes next: the sequence is as if they had not been drawn.
+    #[inline(always)]
+    pub fn rewind(&mut self, mark: Mark) {
+        if mark.next_block != self.counter[0] && mark.used < 4 * LANES {
+            // The blocks in use at the mark were replaced since: compute them again.
+            self.buf =
+                refill_blocks([mark.next_block.wrapping_sub(LANES as u32), self.counter[1], self.counter[2], self.counter[3]], self.key);
+        }
+        self.counter[0] = mark.next_block;
+        self.used = mark.used;
     }
 
     /// Uniform in the open interval (0, 1), 32 bits of resolution: the midpoint of one of
@@ -290,6 +316,29 @@ mod tests {
         assert_ne!(base, first(&mut Stream::new(1, 2, 4, 0)));
         assert_ne!(base, first(&mut Stream::new(1, 2, 3, INTERIOR_STREAM)));
         assert_ne!(base, first(&mut Stream::new(1, 2 | (1 << 40), 3, 0)));
+    }
+
+    #[test]
+    fn a_rewound_stream_draws_what_it_would_have_drawn() {
+        // Marks at the start (no block computed yet), inside and at the end of a buffer of
+        // blocks; draws ahead within it and past one or more refills.
+        for skip in [0, 1, 5, 15, 16, 17, 31, 32] {
+            for ahead in [0, 1, 2, 3, 15, 16, 17, 40] {
+                let mut a = Stream::new(3, 9, 7, 0);
+                for _ in 0..skip {
+                    a.next_u32();
+                }
+                let mut b = a.clone();
+                let mark = b.mark();
+                for _ in 0..ahead {
+                    b.next_u32();
+                }
+                b.rewind(mark);
+                for k in 0..50 {
+                    assert_eq!(a.next_u32(), b.next_u32(), "draw {k} after {skip}, {ahead} ahead");
+                }
+            }
+        }
     }
 
     #[test]

@@ -104,12 +104,17 @@ pub fn exterior_walk(body: &Body, seeds: Seeds, k: u32, near: &mut Near, tally: 
     let mut x = start;
     tally.walks += 1.0;
     loop {
+        // The step's direction is drawn before the query, so that its arithmetic overlaps
+        // the query's instead of following it; a walk that ends here never drew it.
+        let before = rng.mark();
+        let direction = rng.unit_vector();
         let d = body.distance(x, st, near);
         tally.steps += 1.0;
         if d < st {
+            rng.rewind(before);
             break;
         }
-        x = vec3::add(x, vec3::scale(rng.unit_vector(), d));
+        x = vec3::add(x, vec3::scale(direction, d));
         let r2 = vec3::dot(x, x);
         if r2 > big_r * big_r {
             let r = r2.sqrt();
