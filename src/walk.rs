@@ -97,43 +97,84 @@ pub struct Seeds {
 /// between queries; it changes the speed, never the walk.
 #[inline(always)]
 pub fn exterior_walk(body: &Body, seeds: Seeds, k: u32, near: &mut Near, tally: &mut ExteriorTally) {
-    let big_r = body.launch_radius;
-    let st = body.skin_thickness;
-    let mut rng = Stream::new(seeds.seed, seeds.frame_key, k, 0);
-    let start = vec3::scale(rng.unit_vector(), big_r);
-    let mut x = start;
+    let mut walker = Walker::launch(body, seeds, k);
     tally.walks += 1.0;
     loop {
+        if let Some(end) = walker.step(body, near, &mut tally.steps) {
+            end.add_to(tally);
+            return;
+        }
+    }
+}
+
+/// A walk in progress.
+#[derive(Clone, Debug)]
+struct Walker {
+    rng: Stream,
+    start: V3,
+    x: V3,
+}
+
+/// How a walk ended: escaped, or in the skin at `end` with the charges drawn there.
+#[derive(Clone, Copy, Debug)]
+enum End {
+    Escaped,
+    Hit { end: V3, charge: [f64; 3] },
+}
+
+impl Walker {
+    #[inline(always)]
+    fn launch(body: &Body, seeds: Seeds, k: u32) -> Walker {
+        let mut rng = Stream::new(seeds.seed, seeds.frame_key, k, 0);
+        let start = vec3::scale(rng.unit_vector(), body.launch_radius);
+        Walker { rng, start, x: start }
+    }
+
+    /// One distance query and the step it allows (counted in `steps`); how the walk ended
+    /// when it did.
+    #[inline(always)]
+    fn step(&mut self, body: &Body, near: &mut Near, steps: &mut f64) -> Option<End> {
+        let (big_r, st) = (body.launch_radius, body.skin_thickness);
         // The step's direction is drawn before the query, so that its arithmetic overlaps
         // the query's instead of following it; a walk that ends here never drew it.
-        let before = rng.mark();
-        let direction = rng.unit_vector();
-        let d = body.distance(x, st, near);
-        tally.steps += 1.0;
+        let before = self.rng.mark();
+        let direction = self.rng.unit_vector();
+        let d = body.distance(self.x, st, near);
+        *steps += 1.0;
         if d < st {
-            rng.rewind(before);
-            break;
+            self.rng.rewind(before);
+            let charge = [0, 1, 2].map(|i| if self.rng.uniform() < 0.5 + self.start[i] / (2.0 * big_r) { 1.0 } else { -1.0 });
+            return Some(End::Hit { end: self.x, charge });
         }
-        x = vec3::add(x, vec3::scale(direction, d));
-        let r2 = vec3::dot(x, x);
+        self.x = vec3::add(self.x, vec3::scale(direction, d));
+        let r2 = vec3::dot(self.x, self.x);
         if r2 > big_r * big_r {
             let r = r2.sqrt();
-            if rng.uniform() > big_r / r {
-                return;
+            if self.rng.uniform() > big_r / r {
+                return Some(End::Escaped);
             }
-            x = return_to_launch_sphere(x, r, big_r, &mut rng);
+            self.x = return_to_launch_sphere(self.x, r, big_r, &mut self.rng);
         }
+        None
     }
-    tally.hits += 1.0;
-    for i in 0..3 {
-        let c = if rng.uniform() < 0.5 + start[i] / (2.0 * big_r) { 1.0 } else { -1.0 };
-        tally.charge[i] += c;
+}
+
+impl End {
+    /// Adds a hit's sums to `tally` (the walk itself is counted at its launch).
+    #[inline(always)]
+    fn add_to(&self, tally: &mut ExteriorTally) {
+        let End::Hit { end: x, charge } = self else { return };
+        tally.hits += 1.0;
+        for i in 0..3 {
+            let c = charge[i];
+            tally.charge[i] += c;
+            for j in 0..3 {
+                tally.charge_end[3 * i + j] += c * x[j];
+            }
+        }
         for j in 0..3 {
-            tally.charge_end[3 * i + j] += c * x[j];
+            tally.end[j] += x[j];
         }
-    }
-    for j in 0..3 {
-        tally.end[j] += x[j];
     }
 }
 
@@ -239,14 +280,43 @@ fn exterior_block_avx2(body: &Body, seeds: Seeds, block: u64, end: u64) -> Exter
     exterior_block_inline(body, seeds, block, end)
 }
 
+/// Walks stepped in turn by one thread.
+const INTERLEAVED: usize = 2;
+
 /// The loop both kernels compile: everything it calls on the hot path is inlined into it,
 /// since a call out of a target-feature function runs the callee's baseline code.
 #[inline(always)]
 fn exterior_block_inline(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
     let mut tally = ExteriorTally::default();
-    let mut near = Near::default();
-    for k in block * BLOCK..((block + 1) * BLOCK).min(end) {
-        exterior_walk(body, seeds, k as u32, &mut near, &mut tally);
+    let first = block * BLOCK;
+    let last = ((block + 1) * BLOCK).min(end).max(first);
+    // Two walks step in turn, so that one's latencies (square roots, cache misses) overlap
+    // the other's work; their ends are kept and summed in index order, which keeps every
+    // sum the same bits as one walk after the other. The counts (walks, steps) are exact
+    // in any order.
+    let mut ends = [End::Escaped; BLOCK as usize];
+    let mut nears: [Near; INTERLEAVED] = std::array::from_fn(|_| Near::default());
+    let mut next = first;
+    let launch = |next: &mut u64| {
+        (*next < last).then(|| {
+            *next += 1;
+            (*next - 1, Walker::launch(body, seeds, (*next - 1) as u32))
+        })
+    };
+    let mut lanes: [Option<(u64, Walker)>; INTERLEAVED] = std::array::from_fn(|_| launch(&mut next));
+    while lanes.iter().any(Option::is_some) {
+        for (lane, near) in lanes.iter_mut().zip(&mut nears) {
+            if let Some((k, walker)) = lane {
+                if let Some(end) = walker.step(body, near, &mut tally.steps) {
+                    ends[(*k - first) as usize] = end;
+                    *lane = launch(&mut next);
+                }
+            }
+        }
+    }
+    tally.walks = (last - first) as f64;
+    for end in &ends[..(last - first) as usize] {
+        end.add_to(&mut tally);
     }
     tally
 }
@@ -309,6 +379,33 @@ mod tests {
         }
         assert!(hits > 0.5 * (blocks * BLOCK) as f64, "{hits} hits");
         assert_eq!(Kernel::detect(), avx2);
+    }
+
+    #[test]
+    fn a_block_sums_the_same_bits_as_its_walks_one_after_another() {
+        // A clump with a grid, so walks end at different steps and the two interleaved
+        // walks finish out of order; blocks cut short by `end` too.
+        let mut rng = Stream::new(44, 0, 0, 0);
+        let centers: Vec<V3> = (0..300).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 7.0)).collect();
+        let radii: Vec<f64> = (0..300).map(|_| 1.2 + rng.uniform()).collect();
+        let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+        let seeds = Seeds { seed: 12, frame_key: 5 };
+        let kernels = [Some(Kernel::PORTABLE), Kernel::avx2()];
+        for (block, end) in [(0, u64::MAX), (1, u64::MAX), (7, u64::MAX), (3, 3 * BLOCK + 5), (3, 3 * BLOCK + 1), (2, 2 * BLOCK)] {
+            let mut one_by_one = ExteriorTally::default();
+            let mut near = Near::default();
+            for k in block * BLOCK..((block + 1) * BLOCK).min(end) {
+                exterior_walk(&body, seeds, k as u32, &mut near, &mut one_by_one);
+            }
+            for kernel in kernels.iter().flatten() {
+                let t = exterior_block_with(*kernel, &body, seeds, block, end);
+                assert_eq!(
+                    bytemuck::cast::<_, [u64; 18]>(t),
+                    bytemuck::cast::<_, [u64; 18]>(one_by_one),
+                    "block {block} to {end}, {kernel:?}"
+                );
+            }
+        }
     }
 
     #[test]
