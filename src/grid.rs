@@ -28,8 +28,11 @@ use std::sync::OnceLock;
 const CELL_RADII: f64 = 1.2;
 /// The most cells along an axis; a larger body gets no grid.
 const MAX_CELLS_PER_AXIS: usize = 48;
-/// The most candidate spheres a cell may hold; more and the tree is cheaper.
-const MAX_CANDIDATES: usize = 24;
+/// The most candidate spheres a cell may hold; more and the tree is cheaper. Since a walk
+/// coming near lists from its cell, even 48 candidates cost less than the tree: on a
+/// dense random 3,341-sphere globule (`benches/walks.rs`) 24 left most cells to the tree,
+/// and 48 took a walk from 4.08 to 2.12 us (64 to 128 gave the same); cluster2101.bod 0.98x.
+const MAX_CANDIDATES: usize = 48;
 /// Where the surface is nearer than this (in mean radii), the walk's list answers: cells
 /// whose every point is that near are left to the tree, and a query in a far cell that
 /// finds the surface that near lists the cell's candidates. Below the tree's threshold
