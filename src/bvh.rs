@@ -90,8 +90,9 @@ pub struct Bvh {
 
 /// What a walk carries between distance queries so that most of them skip the tree.
 ///
-/// After a full query at `anchor`, the spheres nearer than `reach` are listed and every
-/// other sphere is at least `reach` away. A walker that has since moved by `moved` is at
+/// After a full query at `anchor` (or a grid cell's answer there, [`crate::grid::Cell`]),
+/// the spheres nearer than `reach` are listed and every other sphere is at least `reach`
+/// away. A walker that has since moved by `moved` is at
 /// least `reach - moved` from every unlisted sphere; when the nearest listed sphere is
 /// nearer than that, it is the nearest of all, and the query costs a few sphere distances
 /// instead of a traversal. Near the surface, where a walk spends most of its steps
@@ -145,7 +146,7 @@ const NEAR_CAP: usize = 16;
 const NEAR_FACTOR: f64 = 4.0;
 /// ... when d is below NEAR_SCALE x the mean sphere radius. Farther out, steps are long
 /// and the list rarely survives one, so the query prunes to d alone (cheapest).
-const NEAR_SCALE: f64 = 0.5;
+pub(crate) const NEAR_SCALE: f64 = 0.5;
 /// The rounding margin of the listed test relative to the body's extent: far above the
 /// f64 rounding of the distances it compares, far below any skin thickness in use.
 const NEAR_MARGIN: f64 = 1e-10;
@@ -222,7 +223,9 @@ impl Bvh {
     }
 
     /// [`Bvh::distance`] with the far-field grid's answer (exact or None) tried between the
-    /// walk's list and the tree. The grid is matched here rather than passed as a closure:
+    /// walk's list and the tree; an answer nearer than the grid's `near_below` lists its
+    /// cell's candidates for the next queries. The grid is matched here rather than passed
+    /// as a closure:
     /// a closure called from both [`crate::walk::Kernel`]s stayed out of line, in the
     /// baseline compilation only.
     #[inline(always)]

@@ -557,21 +557,31 @@ impl<'t> Coordinator<'t> {
     }
 
     /// Sends `m` to rank `to`. A rank that failed says why before it goes, so when the
-    /// send finds it gone its reason is already queued here, and is the error, not the
-    /// channel's (over MPI a send to a gone rank does not fail; the job is aborted).
+    /// send finds it gone its reason may already be queued here, and is then the error
+    /// rather than the transport's (in-process, a closed channel; over MPI, the send
+    /// timeout).
     fn send(&mut self, to: usize, m: &Message) -> Result<()> {
         self.said[to] = Instant::now();
         self.t.send(to, m).map_err(|gone| self.last_word(to).unwrap_or(gone))
     }
 
-    /// The reason rank `rank` sent as it failed, if it is among the messages queued here.
+    /// Why the job failed, from the messages queued here: rank `rank`'s reason, else the
+    /// first other rank's; None when no rank said.
     fn last_word(&self, rank: usize) -> Option<Error> {
+        let mut first = None;
         while let Ok(Some((from, m))) = self.t.recv(Duration::ZERO) {
-            if let (true, Message::Failed(why)) = (from == rank, m) {
-                return Some(Error::Rank { rank, host: self.ranks[rank].host.clone(), message: why });
+            match m {
+                Message::Failed(why) if from == rank => return Some(self.failed(from, why)),
+                Message::Failed(why) if first.is_none() => first = Some((from, why)),
+                _ => {}
             }
         }
-        None
+        first.map(|(from, why)| self.failed(from, why))
+    }
+
+    /// Rank `rank`'s failure, named by its host.
+    fn failed(&self, rank: usize, why: String) -> Error {
+        Error::Rank { rank, host: self.ranks[rank].host.clone(), message: why }
     }
 
     /// Tells every other rank to stop (once).
@@ -682,8 +692,12 @@ impl Round<'_, '_> {
         }
         let got = self.c.t.recv(POLL)?;
         let now = Instant::now();
-        if let Some((from, _)) = &got {
-            self.c.heard[*from] = now;
+        match &got {
+            // A rank that failed says why and goes: its reason ends the job here, before a
+            // heartbeat to it below can find it gone.
+            Some((from, Message::Failed(why))) => return Err(self.c.failed(*from, why.clone())),
+            Some((from, _)) => self.c.heard[*from] = now,
+            None => {}
         }
         for r in 1..self.c.ranks.len() {
             if now.duration_since(self.c.heard[r]) > self.c.config.timeout {
@@ -711,7 +725,6 @@ impl Round<'_, '_> {
                 Ok(None)
             }
             Some((_, Message::Heartbeat)) => Ok(None),
-            Some((from, Message::Failed(why))) => Err(Error::Rank { rank: from, host: self.c.ranks[from].host.clone(), message: why }),
             other => Ok(other),
         }
     }
@@ -859,30 +872,54 @@ impl Round<'_, '_> {
 mod tests {
     use super::*;
 
+    /// Rank 0 of an in-process job of `size` ranks with the given heartbeat; the other
+    /// ranks' ends are returned to play them.
+    fn coordinator(zero: &crate::transport::Local, size: usize, heartbeat: Duration) -> Coordinator<'_> {
+        let ranks = (0..size).map(|rank| RankLog { rank, host: format!("local-{rank}"), ..Default::default() }).collect();
+        let now = Instant::now();
+        Coordinator {
+            t: zero,
+            config: Config { fault: None, heartbeat, ..Config::default() },
+            ranks,
+            heard: vec![now; size],
+            said: vec![now; size],
+            distribution: None,
+            stopped: false,
+        }
+    }
+
     /// A rank that fails says why and goes; a send that finds it gone before rank 0 read
     /// the reason must still end the job with that reason (this race once made the panic
     /// test flaky: rank 0's heartbeat to the gone rank won).
     #[test]
     fn a_send_to_a_rank_gone_after_failing_ends_the_job_with_its_reason() {
-        let mut ends = crate::transport::local(3).into_iter();
-        let (zero, one, two) = (ends.next().unwrap(), ends.next().unwrap(), ends.next().unwrap());
-        let ranks = (0..3).map(|rank| RankLog { rank, host: format!("local-{rank}"), ..Default::default() }).collect();
-        let now = Instant::now();
-        let mut c = Coordinator {
-            t: &zero,
-            config: Config { fault: None, ..Config::default() },
-            ranks,
-            heard: vec![now; 3],
-            said: vec![now; 3],
-            distribution: None,
-            stopped: false,
-        };
+        let mut ends = crate::transport::local(4).into_iter();
+        let (zero, one, two, three) = (ends.next().unwrap(), ends.next().unwrap(), ends.next().unwrap(), ends.next().unwrap());
+        let mut c = coordinator(&zero, 4, Duration::from_secs(1));
         one.send(0, &Message::Heartbeat).unwrap();
         two.send(0, &Message::Failed("its compute thread panicked: boom".into())).unwrap();
         drop(two);
         assert_eq!(c.send(2, &Message::Heartbeat).unwrap_err().to_string(), "rank 2 on local-2: its compute thread panicked: boom");
-        // A rank gone without a word is still named as gone.
+        // A gone rank that said nothing: another rank's reason, if one failed ...
+        three.send(0, &Message::Failed("could not read frame 7".into())).unwrap();
         drop(one);
+        assert_eq!(c.send(1, &Message::Heartbeat).unwrap_err().to_string(), "rank 3 on local-3: could not read frame 7");
+        // ... else the transport's word.
         assert_eq!(c.send(1, &Message::Heartbeat).unwrap_err().to_string(), "rank 1: is gone (its end of the channel was dropped)");
+    }
+
+    /// The other order: rank 0 reads the reason first, and a heartbeat to the gone rank
+    /// falls due in the same round; the reason must end the job, not the closed channel.
+    #[test]
+    fn a_failure_read_before_a_heartbeat_to_the_gone_rank_ends_the_job_with_its_reason() {
+        let mut ends = crate::transport::local(3).into_iter();
+        let (zero, _one, two) = (ends.next().unwrap(), ends.next().unwrap(), ends.next().unwrap());
+        let mut c = coordinator(&zero, 3, Duration::ZERO);
+        two.send(0, &Message::Failed("its compute thread panicked: boom".into())).unwrap();
+        drop(two);
+        let (local, _tasks) = channel();
+        let (_answers, done) = channel();
+        let mut round = Round { c: &mut c, local: &local, done: &done, credits: VecDeque::new(), busy: vec![0; 3], next_task: 0 };
+        assert_eq!(round.next().unwrap_err().to_string(), "rank 2 on local-2: its compute thread panicked: boom");
     }
 }

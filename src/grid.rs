@@ -31,16 +31,20 @@ const MAX_CELLS_PER_AXIS: usize = 48;
 /// The most candidate spheres a cell may hold; more and the tree is cheaper. Since a walk
 /// coming near lists from its cell, even 48 candidates cost less than the tree: on a
 /// dense random 3,341-sphere globule (`benches/walks.rs`) 24 left most cells to the tree,
-/// and 48 took a walk from 4.08 to 2.12 us (64 to 128 gave the same); cluster2101.bod 0.98x.
+/// and 48 took a walk from 4.08 to 2.12 us (64 to 128 gave the same); cluster2101.bod the
+/// same within the noise.
 const MAX_CANDIDATES: usize = 48;
 /// Where the surface is nearer than this (in mean radii), the walk's list answers: cells
 /// whose every point is that near are left to the tree, and a query in a far cell that
 /// finds the surface that near lists the cell's candidates. Below the tree's threshold
-/// (0.5 mean radii, in `bvh`), since the grid answers far queries for less than a list that
+/// (`bvh::NEAR_SCALE`, 0.5), since the grid answers far queries for less than a list that
 /// would fail soon after: on cluster2101.bod, 0.15 took 9% off a walk against 0.5, and
 /// 0.07-0.2 gave the same within the noise. (A tree without a grid does better at 0.5:
 /// 1.1x slower at 0.15 on a 100,000-sphere globule.)
 const NEAR_RADII: f64 = 0.15;
+// A list made from a cell reaches past the distance found only below the tree's threshold
+// (`Bvh::widen`), so the grid's must be lower.
+const _: () = assert!(NEAR_RADII < crate::bvh::NEAR_SCALE);
 /// Visits after which a cell is built.
 const BUILD_AFTER: u8 = 8;
 
@@ -77,8 +81,7 @@ pub struct Cell {
     /// The candidates' indices in the body's sphere order, lane by lane (u32::MAX in
     /// padding lanes): what a walk's list names.
     spheres: Box<[u32]>,
-    /// Every sphere that is not a candidate is at least this far from every point of the
-    /// cell, so the candidates nearer than this are every sphere nearer than this.
+    /// See [`Cell::others_beyond`].
     others_beyond: f64,
 }
 
@@ -89,7 +92,8 @@ impl Cell {
         self.spheres.iter().copied().zip(lanes).filter(|&(i, _)| i != u32::MAX)
     }
 
-    /// See [`Cell::others_beyond`](#structfield.others_beyond).
+    /// Every sphere that is not a candidate is at least this far from every point of the
+    /// cell, so the candidates nearer than this are every sphere nearer than this.
     pub fn others_beyond(&self) -> f64 {
         self.others_beyond
     }
@@ -278,8 +282,13 @@ mod tests {
             let corners = (0..8).map(|b: usize| [0, 1, 2].map(|k| corner[k] + ((b >> k) & 1) as f64 * grid.h));
             let inside: Vec<V3> = (0..24).map(|_| [0, 1, 2].map(|k| corner[k] + rng.uniform() * grid.h)).collect();
             for p in corners.chain(inside) {
-                if let Some((d, _)) = grid.distance(&body.bvh, &body.spheres, p) {
+                if let Some((d, cell)) = grid.distance(&body.bvh, &body.spheres, p) {
                     assert_eq!(d, brute(p), "at {p:?}");
+                    // What a walk's list made from the cell rests on.
+                    let candidates: Vec<u32> = cell.candidates(p).map(|(i, _)| i).collect();
+                    for (i, s) in body.spheres.iter().enumerate().filter(|(i, _)| !candidates.contains(&(*i as u32))) {
+                        assert!(sphere_distance(s, p) > cell.others_beyond(), "sphere {i} is within the cell's bound at {p:?}");
+                    }
                     answered += 1;
                 }
             }

@@ -321,21 +321,24 @@ mod tests {
     #[test]
     fn a_rewound_stream_draws_what_it_would_have_drawn() {
         // Marks at the start (no block computed yet), inside and at the end of a buffer of
-        // blocks; draws ahead within it and past one or more refills.
-        for skip in [0, 1, 5, 15, 16, 17, 31, 32] {
-            for ahead in [0, 1, 2, 3, 15, 16, 17, 40] {
-                let mut a = Stream::new(3, 9, 7, 0);
-                for _ in 0..skip {
-                    a.next_u32();
-                }
-                let mut b = a.clone();
-                let mark = b.mark();
-                for _ in 0..ahead {
-                    b.next_u32();
-                }
-                b.rewind(mark);
-                for k in 0..50 {
-                    assert_eq!(a.next_u32(), b.next_u32(), "draw {k} after {skip}, {ahead} ahead");
+        // blocks; draws ahead within it and past one or more refills; and a block counter
+        // that wraps past u32::MAX in between.
+        for first in [0, u32::MAX - 5] {
+            for skip in [0, 1, 5, 15, 16, 17, 31, 32] {
+                for ahead in [0, 1, 2, 3, 15, 16, 17, 40] {
+                    let mut a = Stream::new(3, 9, 7, first);
+                    for _ in 0..skip {
+                        a.next_u32();
+                    }
+                    let mut b = a.clone();
+                    let mark = b.mark();
+                    for _ in 0..ahead {
+                        b.next_u32();
+                    }
+                    b.rewind(mark);
+                    for k in 0..50 {
+                        assert_eq!(a.next_u32(), b.next_u32(), "draw {k} after {skip}, {ahead} ahead, from block {first}");
+                    }
                 }
             }
         }

@@ -299,8 +299,9 @@ fn exterior_block_inline(body: &Body, seeds: Seeds, block: u64, end: u64) -> Ext
     let mut next = first;
     let launch = |next: &mut u64| {
         (*next < last).then(|| {
+            let k = *next;
             *next += 1;
-            (*next - 1, Walker::launch(body, seeds, (*next - 1) as u32))
+            (k, Walker::launch(body, seeds, k as u32))
         })
     };
     let mut lanes: [Option<(u64, Walker)>; INTERLEAVED] = std::array::from_fn(|_| launch(&mut next));
@@ -391,7 +392,9 @@ mod tests {
         let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
         let seeds = Seeds { seed: 12, frame_key: 5 };
         let kernels = [Some(Kernel::PORTABLE), Kernel::avx2()];
-        for (block, end) in [(0, u64::MAX), (1, u64::MAX), (7, u64::MAX), (3, 3 * BLOCK + 5), (3, 3 * BLOCK + 1), (2, 2 * BLOCK)] {
+        for (block, end) in
+            [(0, u64::MAX), (1, u64::MAX), (7, u64::MAX), (3, 3 * BLOCK + 5), (3, 3 * BLOCK + 1), (2, 2 * BLOCK), (5, 3 * BLOCK)]
+        {
             let mut one_by_one = ExteriorTally::default();
             let mut near = Near::default();
             for k in block * BLOCK..((block + 1) * BLOCK).min(end) {
@@ -405,6 +408,32 @@ mod tests {
                     "block {block} to {end}, {kernel:?}"
                 );
             }
+        }
+    }
+
+    /// The walks as they were before the fifth speed round (commit 387fafd), pinned: the
+    /// FNV-1a hash of 64 blocks' tally bits on a clump with a grid, as
+    /// `examples/walk_cost BODY 0 2048 tight` prints it; that example, built from 387fafd,
+    /// printed this on the same body written as a .bod. A change that alters any walk's
+    /// hits, steps, end points or charges changes it.
+    #[test]
+    fn the_walks_are_the_bits_of_before_the_fifth_speed_round() {
+        let mut rng = Stream::new(45, 0, 0, 0);
+        let centers: Vec<V3> = (0..300).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 7.0)).collect();
+        let radii: Vec<f64> = (0..300).map(|_| 1.2 + rng.uniform()).collect();
+        let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+        let seeds = Seeds { seed: 42, frame_key: 0 };
+        for kernel in [Some(Kernel::PORTABLE), Kernel::avx2()].into_iter().flatten() {
+            let mut hash = 0xcbf2_9ce4_8422_2325u64;
+            for b in 0..64 {
+                let t = exterior_block_with(kernel, &body, seeds, b, u64::MAX);
+                for w in bytemuck::cast::<_, [u64; 18]>(t) {
+                    for byte in w.to_le_bytes() {
+                        hash = (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3);
+                    }
+                }
+            }
+            assert_eq!(format!("{hash:016x}"), "581c0081739c2740", "{kernel:?}");
         }
     }
 
