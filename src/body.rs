@@ -272,6 +272,16 @@ fn tight_sphere(centers: &[V3], radii: &[f64], start: V3) -> (V3, f64) {
     (best.0, farthest(centers, radii, best.0).1)
 }
 
+/// A test body: `n` atom-sized spheres (radii 1.2 to 2.2) with centres uniform in the cube
+/// of half-width `half`, drawn from `rng` (centres first, then radii): a clump small enough
+/// for a grid, with crevices where the nearest sphere changes from step to step.
+#[cfg(test)]
+pub(crate) fn clump(rng: &mut crate::rng::Stream, n: usize, half: f64) -> Body {
+    let centers: Vec<V3> = (0..n).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * half)).collect();
+    let radii: Vec<f64> = (0..n).map(|_| 1.2 + rng.uniform()).collect();
+    Body::new(&centers, &radii, &BodyOptions::default()).expect("a valid clump")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

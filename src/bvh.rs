@@ -705,9 +705,7 @@ mod tests {
         // A clump of atom-sized spheres walked often enough that far cells are built and
         // walks enter the near zone from them, so lists are made from cells' candidates.
         let mut rng = Stream::new(51, 0, 0, 0);
-        let centers: Vec<V3> = (0..400).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 8.0)).collect();
-        let radii: Vec<f64> = (0..400).map(|_| 1.2 + rng.uniform()).collect();
-        let body = crate::body::Body::new(&centers, &radii, &Default::default()).unwrap();
+        let body = crate::body::clump(&mut rng, 400, 8.0);
         assert!(body.grid.is_some(), "a small body gets a grid");
         let brute = |x: V3| body.spheres.iter().map(|s| sphere_distance(s, x)).fold(f64::INFINITY, f64::min);
         let cutoff = body.skin_thickness;

@@ -264,9 +264,7 @@ mod tests {
     fn far_cells_answer_exactly_what_brute_force_does() {
         // 400 atom-sized spheres in a clump: far cells hold a few candidates each.
         let mut rng = Stream::new(41, 0, 0, 0);
-        let centers: Vec<V3> = (0..400).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 8.0)).collect();
-        let radii: Vec<f64> = (0..400).map(|_| 1.2 + rng.uniform()).collect();
-        let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+        let body = crate::body::clump(&mut rng, 400, 8.0);
         let grid = body.grid.as_ref().expect("a small body gets a grid");
         let brute = |x: V3| body.spheres.iter().map(|s| sphere_distance(s, x)).fold(f64::INFINITY, f64::min);
         let mut answered = 0;

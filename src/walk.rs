@@ -364,9 +364,7 @@ mod tests {
         // 400 atom-sized spheres in a clump, and enough walks that the grid's far cells get
         // built and answer: every path of a query is taken by both compilations.
         let mut rng = Stream::new(43, 0, 0, 0);
-        let centers: Vec<V3> = (0..400).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 8.0)).collect();
-        let radii: Vec<f64> = (0..400).map(|_| 1.2 + rng.uniform()).collect();
-        let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+        let body = crate::body::clump(&mut rng, 400, 8.0);
         let seeds = Seeds { seed: 11, frame_key: 4 };
         // Each kernel on its own copy, so each builds its own cells.
         let (a, b) = (body.clone(), body.clone());
@@ -387,9 +385,7 @@ mod tests {
         // A clump with a grid, so walks end at different steps and the two interleaved
         // walks finish out of order; blocks cut short by `end` too.
         let mut rng = Stream::new(44, 0, 0, 0);
-        let centers: Vec<V3> = (0..300).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 7.0)).collect();
-        let radii: Vec<f64> = (0..300).map(|_| 1.2 + rng.uniform()).collect();
-        let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+        let body = crate::body::clump(&mut rng, 300, 7.0);
         let seeds = Seeds { seed: 12, frame_key: 5 };
         let kernels = [Some(Kernel::PORTABLE), Kernel::avx2()];
         for (block, end) in
@@ -419,9 +415,7 @@ mod tests {
     #[test]
     fn the_walks_are_the_bits_of_before_the_fifth_speed_round() {
         let mut rng = Stream::new(45, 0, 0, 0);
-        let centers: Vec<V3> = (0..300).map(|_| [0, 1, 2].map(|_| (rng.uniform() * 2.0 - 1.0) * 7.0)).collect();
-        let radii: Vec<f64> = (0..300).map(|_| 1.2 + rng.uniform()).collect();
-        let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+        let body = crate::body::clump(&mut rng, 300, 7.0);
         let seeds = Seeds { seed: 42, frame_key: 0 };
         for kernel in [Some(Kernel::PORTABLE), Kernel::avx2()].into_iter().flatten() {
             let mut hash = 0xcbf2_9ce4_8422_2325u64;
