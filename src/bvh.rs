@@ -251,14 +251,13 @@ impl Bvh {
     }
 
     /// What [`Bvh::gather`] does knowing the distance `d`, from a grid cell instead of the
-    /// tree (a tenth of the cost): the cell's candidates nearer than the reach are listed,
-    /// which is true for a reach up to the cell's bound on every other sphere.
+    /// tree: the cell's candidates nearer than the reach are listed, which is true for a
+    /// reach up to the cell's bound on every other sphere.
     #[inline(always)]
     fn list_candidates(&self, x: V3, cutoff: f64, d: f64, cell: &Cell, near: &mut Near) -> f64 {
         let listed = &mut near.listed;
         listed.anchor = x;
         listed.len = 0;
-        listed.reach = 0.0;
         if d < cutoff {
             return d;
         }

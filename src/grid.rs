@@ -78,18 +78,20 @@ pub struct Grid {
 pub struct Cell {
     /// Copies of the candidates, four to a cache line.
     fours: Box<[Four]>,
-    /// The candidates' indices in the body's sphere order, lane by lane (u32::MAX in
-    /// padding lanes): what a walk's list names.
+    /// The candidates' indices in the body's sphere order, lane by lane (the padding lanes
+    /// of the last four have none): what a walk's list names.
     spheres: Box<[u32]>,
     /// See [`Cell::others_beyond`].
     others_beyond: f64,
 }
 
 impl Cell {
-    /// The candidates' indices and distances from `x` (in the cell), lane by lane.
+    /// The candidates' indices and distances from `x` (in the cell), lane by lane. The
+    /// distances are those [`Grid::distance`] just took the minimum of, computed again:
+    /// keeping them there slowed every far query more than this saves (measured).
     pub fn candidates(&self, x: V3) -> impl Iterator<Item = (u32, f64)> + '_ {
         let lanes = self.fours.iter().flat_map(move |f| (0..4).map(move |l| distance_to([f.x[l], f.y[l], f.z[l]], f.r[l], x)));
-        self.spheres.iter().copied().zip(lanes).filter(|&(i, _)| i != u32::MAX)
+        self.spheres.iter().copied().zip(lanes)
     }
 
     /// Every sphere that is not a candidate is at least this far from every point of the
@@ -243,8 +245,7 @@ impl Grid {
                     Four { x: s.map(|s| s.center[0]), y: s.map(|s| s.center[1]), z: s.map(|s| s.center[2]), r: s.map(|s| s.radius) }
                 })
                 .collect();
-            let lanes = cands.len().next_multiple_of(4);
-            let spheres = cands.iter().copied().chain(std::iter::repeat(u32::MAX)).take(lanes).collect();
+            let spheres = cands.into_boxed_slice();
             // A non-candidate's least distance over the grown cell exceeds upper + tol, so
             // from any point of the cell it is farther than upper (the rounding of these
             // f64 bounds is far below tol).
