@@ -234,3 +234,30 @@ fn plan_prints_candidates_without_running() {
     assert_eq!(zero.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&zero.stderr).trim_end(), "error: invalid option: --workers must be at least 1");
 }
+
+#[test]
+fn the_out_extension_picks_the_format_in_any_case_and_an_unknown_one_is_refused() {
+    let dir = scratch("ext");
+    let ex = example();
+    let upper = dir.join("o.JSON");
+    let out = trajwalk(&["run", &ex, "--walks", "500", "--interior", "500", "--quiet", "--out", upper.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&upper).unwrap()).expect("o.JSON holds JSON");
+    assert_eq!(doc["frames"][0]["walks"], 500);
+    let unknown = dir.join("x.jsn");
+    for command in ["run", "plan"] {
+        let out = trajwalk(&[command, &ex, "--walks", "500", "--interior", "500", "--out", unknown.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end().replace(unknown.to_str().unwrap(), "x.jsn"),
+            "error: --out x.jsn: the extension .jsn names no output format; use .json, .csv, .h5 (.h5md, .hdf5) or .txt (a table), \
+             or give --format"
+        );
+    }
+    assert!(!unknown.exists(), "nothing is written under a refused name");
+    // --format settles it whatever the extension.
+    let out = trajwalk(&["run", &ex, "--walks", "500", "--interior", "500", "--quiet", "--format", "csv", "--out", unknown.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&unknown).unwrap().starts_with("frame,time,step"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -47,7 +47,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use trajwalk::analysis::{Analysis, Execution, Options};
 use trajwalk::body::{BodyOptions, Launch};
 use trajwalk::compute::Sampling;
@@ -311,7 +311,7 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Write the results to FILE (atomically) instead of standard output; the format follows
-    /// the extension: .json, .csv, .h5 (H5MD observables), else a table.
+    /// the extension, in any case: .json, .csv, .h5 (H5MD observables), .txt or none (a table).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Commit each finished frame to this SQLite file; run again with it to compute only the
@@ -340,12 +340,26 @@ impl RunArgs {
         Ok(Conditions::parse(self.temperature.as_deref(), self.viscosity.as_deref(), self.mass.as_deref(), self.buoyancy_factor)?)
     }
 
-    fn format(&self) -> Format {
-        self.format.unwrap_or_else(|| match self.out.as_deref().and_then(Path::extension).and_then(|e| e.to_str()) {
-            Some("json") => Format::Json,
-            Some("csv") => Format::Csv,
-            Some("h5" | "h5md" | "hdf5") => Format::H5,
-            _ => Format::Table,
+    /// The output format: --format, else --out's extension (in any case: `o.JSON` is JSON),
+    /// else a table. An extension that names no format (`x.jsn`) is refused rather than
+    /// written as a table a script would then fail to parse.
+    fn format(&self) -> Result<Format> {
+        if let Some(f) = self.format {
+            return Ok(f);
+        }
+        let Some(out) = self.out.as_deref() else { return Ok(Format::Table) };
+        let Some(ext) = out.extension() else { return Ok(Format::Table) };
+        Ok(match ext.to_string_lossy().to_ascii_lowercase().as_str() {
+            "json" => Format::Json,
+            "csv" => Format::Csv,
+            "h5" | "h5md" | "hdf5" => Format::H5,
+            "txt" | "text" | "table" => Format::Table,
+            _ => bail!(
+                "--out {}: the extension .{} names no output format; use .json, .csv, .h5 (.h5md, .hdf5) or .txt \
+                 (a table), or give --format",
+                out.display(),
+                ext.to_string_lossy()
+            ),
         })
     }
 
@@ -449,6 +463,7 @@ impl RunArgs {
 }
 
 pub fn plan_command(args: &PlanArgs) -> Result<()> {
+    let format = args.run.format()?;
     let plot = match &args.run.plot {
         Some(_) if !args.measure => bail!("plan --plot draws predicted against measured times: add --measure"),
         Some(p) => {
@@ -475,7 +490,7 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
         }
         doc["measured"] = json!(measured);
     }
-    let text = match args.run.format() {
+    let text = match format {
         Format::Json => serde_json::to_string_pretty(&doc)? + "\n",
         _ => plan_table(&doc),
     };

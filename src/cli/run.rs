@@ -15,7 +15,7 @@ use trajwalk::transport::{Message, Transport};
 
 /// `trajwalk run`, alone or, with `ranks`, as rank 0 of a distributed job.
 pub fn run(args: &RunArgs, interrupt: &super::Interrupt, ranks: Option<&dyn Transport>) -> Result<()> {
-    let format = args.format();
+    let format = args.format()?;
     if format == Format::H5 && args.out.is_none() {
         bail!("--format h5 writes a file: give --out FILE.h5");
     }
