@@ -91,6 +91,46 @@ pub struct Body {
 /// smallest radius.
 const MIN_RELATIVE_RADIUS: f64 = 1024.0 / 16_777_216.0;
 
+/// The largest radius, launch radius and body size (enclosing radius) accepted, in the
+/// input's length unit. The BVH squares f32 box distances of up to the launch sphere's
+/// diameter (`Bvh::bound2`, `box_distances2`, the same in the GPU shader): past
+/// sqrt(f32::MAX) = 1.8e19, that is a launch radius of 9.2e18, a square may overflow to
+/// infinity, a box holding the nearest sphere is pruned, and the walk's distance is wrong.
+/// Measured with the bound lifted (a 60-sphere clump scaled, 4,000 walks): the capacitance
+/// is right up to a body of 3e19, 44% low at 1e20 and 93% low at 1e24 (where a sentinel
+/// index then panicked). 1e18 keeps a margin of 9 below the derived bound.
+pub const MAX_LENGTH: f64 = 1e18;
+
+/// The smallest radius accepted: f32's smallest normal number (1.2e-38). Radii are stored
+/// as f32, so a smaller one is rounded to a subnormal or to zero (1e-300 became a sphere of
+/// radius 0 with "capacitance" 2e-306), and GPUs flush subnormals to zero.
+pub const MIN_RADIUS: f64 = f32::MIN_POSITIVE as f64;
+
+/// The smallest body (enclosing radius) accepted. The BVH's box tests square f32 distances
+/// down to the skin thickness (1e-6 of the body) and the box slack (1e-5 of it): below a body
+/// of 1.1e-13 those squares are no longer normal f32s, which a GPU flushes to zero (a zero
+/// bound prunes a box that holds the nearest sphere). The CPU keeps subnormals and goes
+/// further: measured as for [`MAX_LENGTH`], right down to 1e-20, 8% low at 1e-22 and 98%
+/// low from 1e-25. 1e-12 keeps a margin of 10 for the GPU (an atom in metres is 1e-10).
+pub const MIN_BODY_RADIUS: f64 = 1e-12;
+
+/// Why radius `r` cannot be a sphere's, as the end of a sentence naming the sphere ("has
+/// radius 1e25, above ..."); None for a radius the body can hold. One check for every
+/// driver: [`Body::new`] names the sphere, [`crate::job::Job::prepare`] the atom.
+pub fn radius_fault(r: f64) -> Option<String> {
+    if !(r.is_finite() && r > 0.0) {
+        Some(format!("has radius {r}; radii must be positive"))
+    } else if r < MIN_RADIUS {
+        Some(format!(
+            "has radius {r:e}, below {MIN_RADIUS:e}, the smallest the f32 storage holds: give the lengths in a smaller unit"
+        ))
+    } else if r > MAX_LENGTH {
+        Some(format!("has radius {r:e}, above {MAX_LENGTH:e}, the largest the f32 storage holds: give the lengths in a larger unit"))
+    } else {
+        None
+    }
+}
+
 impl Body {
     /// Builds a body from sphere centres (input coordinates) and radii in the same unit.
     /// Refuses empty, non-finite or non-positive input, radii too small relative to the
@@ -118,6 +158,20 @@ impl Body {
             })
             .collect();
         let enclosing_radius = spheres.iter().map(|s| vec3::norm(s.center64()) + s.radius as f64).fold(0.0, f64::max);
+        // Spheres each within range can still lie too far apart for f32 (their relative
+        // centres overflow to infinity past 3.4e38, and the squares long before).
+        if !(enclosing_radius <= MAX_LENGTH) {
+            return Err(Error::Body(format!(
+                "the body reaches {enclosing_radius:e} from its centre, above {MAX_LENGTH:e}, the largest the f32 storage holds: \
+                 give the lengths in a larger unit"
+            )));
+        }
+        if enclosing_radius < MIN_BODY_RADIUS {
+            return Err(Error::Body(format!(
+                "the body reaches {enclosing_radius:e} from its centre, below {MIN_BODY_RADIUS:e}, the smallest the f32 storage holds: \
+                 give the lengths in a smaller unit"
+            )));
+        }
         let smallest = radii.iter().cloned().fold(f64::INFINITY, f64::min);
         if smallest < MIN_RELATIVE_RADIUS * enclosing_radius {
             return Err(Error::Body(format!(
@@ -137,6 +191,9 @@ impl Body {
         };
         let launch_radius = match opts.launch_radius {
             None => enclosing_radius + 2.0 * skin_thickness,
+            Some(r) if r > MAX_LENGTH && r.is_finite() => {
+                return Err(Error::Option(format!("launch radius {r:e} is above {MAX_LENGTH:e}, the largest the f32 storage holds")))
+            }
             Some(r) if r.is_finite() && r > enclosing_radius => r,
             Some(r) => {
                 return Err(Error::Option(format!(
@@ -178,10 +235,10 @@ fn validate(centers: &[V3], radii: &[f64]) -> Result<()> {
         if !c.iter().all(|v| v.is_finite()) {
             return Err(Error::Body(format!("sphere {i} has a coordinate that is not a finite number: {c:?}")));
         }
-        if !(r.is_finite() && r > 0.0) {
-            return Err(Error::Body(format!("sphere {i} has radius {r}; radii must be positive")));
+        if let Some(fault) = radius_fault(r) {
+            return Err(Error::Body(format!("sphere {i} {fault}")));
         }
-        if c.iter().any(|v| v.abs() > 1e30) || r > 1e30 {
+        if c.iter().any(|v| v.abs() > 1e30) {
             return Err(Error::Body(format!("sphere {i} is out of range: centre {c:?}, radius {r}")));
         }
     }
@@ -307,6 +364,33 @@ mod tests {
         assert_eq!(tight.skin_thickness, zeno.skin_thickness);
     }
 
+    /// The same clump at the largest and the smallest size accepted walks to the same
+    /// capacitance (in units of its size) as at size 1: the bounds are where f32 still holds.
+    #[test]
+    fn bodies_at_the_size_bounds_walk_as_at_size_one() {
+        let capacitance = |scale: f64| {
+            let base = clump(&mut crate::rng::Stream::new(7, 0, 0, 0), 60, 6.0);
+            let centers: Vec<V3> = base.spheres.iter().map(|s| s.center64().map(|v| v * scale)).collect();
+            let radii: Vec<f64> = base.spheres.iter().map(|s| s.radius as f64 * scale).collect();
+            let body = Body::new(&centers, &radii, &BodyOptions::default()).unwrap();
+            let ctx = crate::estimate::Context {
+                launch_radius: body.launch_radius,
+                length_meters: None,
+                conditions: crate::units::Conditions::default(),
+            };
+            let sampling = crate::compute::Sampling { walks: 4000, interior_samples: 100, seed: 3, ..Default::default() };
+            let r = crate::compute::compute_frame(&body, 0, &sampling, &ctx, &crate::pool::Pool::new(1).unwrap()).unwrap();
+            let c = r.get(crate::estimate::Quantity::Capacitance).unwrap();
+            (c.value[0] / scale, c.std[0] / scale)
+        };
+        let (unit, std) = capacitance(1.0);
+        let size = clump(&mut crate::rng::Stream::new(7, 0, 0, 0), 60, 6.0).enclosing_radius;
+        for scale in [MAX_LENGTH / size * 0.999, MIN_BODY_RADIUS / size * 1.001] {
+            let (c, _) = capacitance(scale);
+            assert!((c - unit).abs() < 4.0 * std, "scale {scale:e}: C / scale = {c}, at size 1 {unit} +- {std}");
+        }
+    }
+
     #[test]
     fn bad_bodies_are_refused_with_the_reason() {
         let opts = BodyOptions::default();
@@ -319,6 +403,31 @@ mod tests {
         assert_eq!(msg(&[[0.0; 3]], &[0.0]), "invalid body: sphere 0 has radius 0; radii must be positive");
         assert_eq!(msg(&[[0.0; 3]], &[-2.0]), "invalid body: sphere 0 has radius -2; radii must be positive");
         assert!(msg(&[[0.0; 3], [1e6, 0.0, 0.0]], &[1.0, 1.0]).contains("smallest radius"));
+        assert_eq!(
+            msg(&[[0.0; 3]], &[1e25]),
+            "invalid body: sphere 0 has radius 1e25, above 1e18, the largest the f32 storage holds: give the lengths in a larger unit"
+        );
+        for tiny in [1e-45, 1e-300] {
+            assert_eq!(
+                msg(&[[0.0; 3]], &[tiny]),
+                format!(
+                    "invalid body: sphere 0 has radius {tiny:e}, below 1.1754943508222875e-38, the smallest the f32 storage holds: \
+                     give the lengths in a smaller unit"
+                )
+            );
+        }
+        assert_eq!(
+            msg(&[[-1e20, 0.0, 0.0], [1e20, 0.0, 0.0]], &[1e17, 1e17]),
+            "invalid body: the body reaches 1.0010000200251841e20 from its centre, above 1e18, the largest the f32 storage holds: \
+             give the lengths in a larger unit"
+        );
+        assert_eq!(
+            msg(&[[0.0; 3]], &[1e-13]),
+            "invalid body: the body reaches 9.9999998245167e-14 from its centre, below 1e-12, the smallest the f32 storage holds: \
+             give the lengths in a smaller unit"
+        );
+        let err = Body::new(&[[0.0; 3]], &[1.0], &BodyOptions { launch_radius: Some(1e19), ..Default::default() }).unwrap_err().to_string();
+        assert_eq!(err, "invalid option: launch radius 1e19 is above 1e18, the largest the f32 storage holds");
         let err = Body::new(&[[0.0; 3]], &[1.0], &BodyOptions { launch_radius: Some(0.5), ..Default::default() }).unwrap_err().to_string();
         assert!(err.starts_with("invalid option: launch radius 0.5 does not enclose the body"), "{err}");
         let err =

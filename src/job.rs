@@ -154,6 +154,17 @@ impl Job {
                 trajectory.path.display()
             )));
         }
+        // Every driver refuses such a radius when it builds a body (Body::new, naming the
+        // sphere); here, once for the job and before any frame is read, naming the atom.
+        for (k, &r) in radii.iter().enumerate() {
+            if let Some(fault) = crate::body::radius_fault(r) {
+                let what = match topology.atoms[k].name.as_str() {
+                    "" => format!("sphere {}", atoms[k]),
+                    name => format!("atom {} ({name})", atoms[k]),
+                };
+                return Err(Error::Body(format!("{what} {fault}")));
+            }
+        }
         let mut notes: Vec<String> = radii::scale_note(opts.radius_scale).into_iter().collect();
         if conditions.viscosity_of_water {
             let t = conditions

@@ -150,6 +150,15 @@ fn bad_input_gets_a_clear_error_and_exit_1() {
     assert_eq!(error_of(Some("SPHERE 0 0 NaN 1\n"), &[]), "error: input.bod, line 1: SPHERE: 'NaN' is not a finite number");
     assert_eq!(error_of(Some("SPHERE 0 0 0 0\n"), &[]), "error: input.bod, line 1: SPHERE radius must be positive, got 0");
     assert_eq!(error_of(Some("SPHERE 0 0 0 -3\n"), &[]), "error: input.bod, line 1: SPHERE radius must be positive, got -3");
+    assert_eq!(
+        error_of(Some("SPHERE 0 0 0 1\nSPHERE 0 0 1 1e25\n"), &[]),
+        "error: invalid body: sphere 1 has radius 1e25, above 1e18, the largest the f32 storage holds: give the lengths in a larger unit"
+    );
+    assert_eq!(
+        error_of(Some("SPHERE 0 0 0 1e-300\n"), &[]),
+        "error: invalid body: sphere 0 has radius 1e-300, below 1.1754943508222875e-38, the smallest the f32 storage holds: \
+         give the lengths in a smaller unit"
+    );
     assert_eq!(error_of(Some("SPHERE 0 0 zero 1\n"), &[]), "error: input.bod, line 1: SPHERE: 'zero' is not a number");
     assert_eq!(error_of(Some("# empty\n"), &[]), "error: invalid body: input.bod defines no SPHERE");
     assert_eq!(error_of(Some("SPHERE 0 0 0 1\n"), &["--walks", "0"]), "error: invalid option: --walks must be at least 1");
@@ -260,4 +269,20 @@ fn the_out_extension_picks_the_format_in_any_case_and_an_unknown_one_is_refused(
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_to_string(&unknown).unwrap().starts_with("frame,time,step"));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A radius f32 cannot hold is refused before any frame is read, naming the atom (its
+/// index in the input and its name): 1e25 panicked in the BVH, 1e-300 became a sphere of
+/// radius 0 with a "capacitance" of 2e-306.
+#[test]
+fn radii_the_f32_body_cannot_hold_are_refused_naming_the_atom() {
+    let peptide = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/peptide.h5md").display().to_string();
+    for (radius, why) in [
+        ("1e25", "has radius 1e25, above 1e18, the largest the f32 storage holds: give the lengths in a larger unit"),
+        ("1e-300", "has radius 1e-300, below 1.1754943508222875e-38, the smallest the f32 storage holds: give the lengths in a smaller unit"),
+    ] {
+        let out = trajwalk(&["run", &peptide, "--radius", radius, "--walks", "100", "--interior", "100"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), format!("error: invalid body: atom 0 (N) {why}"));
+    }
 }
