@@ -379,6 +379,25 @@ fn a_prmtop_gives_names_residues_types_elements_and_bonds() {
     assert_eq!(e.to_string(), format!("{}, line 22: %FLAG RESIDUE_POINTER: 'x' is not an integer", top.display()));
 }
 
+/// A residue pointer of i64::MIN is refused, not wrapped (`p - 1` overflowed: a panic in a
+/// debug build, a wrapped start in a release one).
+#[test]
+fn a_prmtop_pointer_at_the_bottom_of_i64_is_refused_not_wrapped() {
+    let top = tmp("min.prmtop");
+    let pointers = "%FLAG RESIDUE_POINTER\n%FORMAT(10I8)\n       1       4       5\n";
+    assert!(PRMTOP.contains(pointers));
+    // Residue 1 ends where residue 2 starts: a pointer of either extreme ends it out of order.
+    for given in ["-9223372036854775808", "9223372036854775807"] {
+        let text = PRMTOP.replace(pointers, &format!("%FLAG RESIDUE_POINTER\n%FORMAT(3I20)\n                   1{given:>20}                   5\n"));
+        std::fs::write(&top, text).unwrap();
+        let e = trajwalk::io::formats::read_topology(&top).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{}, line 20: %FLAG RESIDUE_POINTER: residue 1 starts at atom 1, out of order or beyond the 5 atoms", top.display())
+        );
+    }
+}
+
 #[test]
 fn tpr_unknown_truncated_and_mismatched_inputs_are_refused_with_what_to_do() {
     let tpr = tmp("topol.tpr");

@@ -158,7 +158,9 @@ pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Resul
         return Err(input("has no frames (read as CHARMM/NAMD DCD)".into()));
     }
     let layout = Layout { atoms, no_cell: opts.no_cell, big_endian, header, frame, has_cell, version };
-    let time = |i: u64| (dt != 0.0 && nsavc != 0).then(|| dt * (nsavc as u64 * i + istart as u64) as f64 * AKMA_PS);
+    // In u128: the step of frame i is the file's words times a frame count, which u64 could
+    // wrap; below 2^64 the value, and so the f64, are those of chemfiles' u64 arithmetic.
+    let time = |i: u64| (dt != 0.0 && nsavc != 0).then(|| dt * (nsavc as u128 * i as u128 + istart as u128) as f64 * AKMA_PS);
     let frames: Vec<FrameInfo> = (0..n).map(|i| FrameInfo { index: i as usize, key: i, step: None, time: time(i), wepy: None }).collect();
     Ok(Trajectory {
         path: path.into(),

@@ -121,8 +121,9 @@ pub fn read(path: &Path) -> Result<Topology> {
     let first_line = section("RESIDUE_POINTER")?.line;
     let mut residue_of = vec![usize::MAX; n];
     for (r, &p) in pointer.iter().enumerate() {
-        let start = p - 1;
-        let end = pointer.get(r + 1).map_or(n as i64, |&q| q - 1);
+        // Saturating: a pointer of i64::MIN from the file must be refused below, not wrap.
+        let start = p.saturating_sub(1);
+        let end = pointer.get(r + 1).map_or(n as i64, |&q| q.saturating_sub(1));
         if start < 0 || end > n as i64 || start >= end {
             return Err(parse_error(
                 path,

@@ -48,7 +48,14 @@ pub fn read(path: &Path) -> Result<Topology> {
         };
         let at = k + 1;
         match name {
-            "NTITLE" => k = at + count,
+            // Every count is the file's word: arithmetic on it is checked, since a count near
+            // 2^64 wraps (k went back and the loop never ended) and 2 x a count >= 2^63
+            // wrapped to a small number of bonds (the rest dropped without a word).
+            "NTITLE" => {
+                k = at.checked_add(count).filter(|&end| end <= lines.len()).ok_or_else(|| {
+                    parse_error(path, at, format!("!NTITLE announces {count} title lines, but the file ends {} lines after it", lines.len() - at))
+                })?
+            }
             "NATOM" => {
                 let mut list = Vec::with_capacity(count.min(lines.len()));
                 for n in 0..count {
@@ -63,9 +70,12 @@ pub fn read(path: &Path) -> Result<Topology> {
             }
             "NBOND" => {
                 let n_atoms = atoms.as_ref().map_or(0, Vec::len);
-                let mut ids = Vec::with_capacity(2 * count.min(lines.len() * 4));
+                let wanted = count
+                    .checked_mul(2)
+                    .ok_or_else(|| parse_error(path, at, format!("!NBOND announces {count} bonds, more than any file can hold")))?;
+                let mut ids = Vec::with_capacity(wanted.min(lines.len().saturating_mul(8)));
                 let mut j = at;
-                while ids.len() < 2 * count {
+                while ids.len() < wanted {
                     let line = lines.get(j).ok_or_else(|| {
                         parse_error(
                             path,
@@ -119,6 +129,36 @@ fn atom(line: &str, path: &Path, number: usize) -> Result<Atom> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn error(text: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("trajwalk-psf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{:x}.psf", text.len()));
+        std::fs::write(&path, text).unwrap();
+        let e = read(&path).unwrap_err().to_string().replace(&path.display().to_string(), "x.psf");
+        std::fs::remove_file(path).unwrap();
+        e
+    }
+
+    const ATOMS: &str = "       2 !NATOM\n       1 P 1 ALA N NH3 -0.3 14.007 0\n       2 P 1 ALA CA CT1 0.2 12.011 0\n";
+
+    /// Counts near 2^64 neither wrap nor loop: NTITLE = 2^64 - 1 looped for ever, and NBOND
+    /// = 2^63 wrapped 2 x 2^63 to 0 bonds, read as none.
+    #[test]
+    fn counts_near_the_top_of_usize_are_refused_not_wrapped() {
+        assert_eq!(
+            error(&format!("PSF\n\n {} !NTITLE\n REMARKS x\n\n{ATOMS}", usize::MAX)),
+            "x.psf, line 3: !NTITLE announces 18446744073709551615 title lines, but the file ends 5 lines after it"
+        );
+        assert_eq!(
+            error(&format!("PSF\n\n{ATOMS}\n 9223372036854775808 !NBOND: bonds\n       1       2\n")),
+            "x.psf, line 7: !NBOND announces 9223372036854775808 bonds, more than any file can hold"
+        );
+        assert_eq!(
+            error(&format!("PSF\n\n{ATOMS}\n 9223372036854775807 !NBOND: bonds\n       1       2\n")),
+            "x.psf, line 8: the file ends after 1 of the 9223372036854775807 bonds !NBOND announces"
+        );
+    }
 
     #[test]
     fn headers_and_residue_numbers_parse() {

@@ -242,7 +242,9 @@ impl Handle {
         }
         // The library's own count of the frames that hold data (tng_gen_data_vector_get).
         let frames = ((frames - 1) / stride + 1) as usize;
-        let width = (n * width) as usize;
+        // Counts from the file: checked, since a product that wraps would make a slice of
+        // the wrong length over the library's buffer.
+        let width = usize::try_from(n.checked_mul(width).ok_or(())?).map_err(|_| ())?;
         let count = frames.checked_mul(width).ok_or(())?;
         // SAFETY: the library allocated `count` values of the type it names.
         let values = unsafe {
