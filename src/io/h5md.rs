@@ -45,6 +45,9 @@ pub struct Layout {
     pub cell: CellLayout,
 }
 
+/// The most that HDF5's deflate filter shrinks data (zlib's limit is 1032:1).
+const MAX_COMPRESSION: u128 = 1032;
+
 /// Steps or times of `n` frames from an H5MD `step`/`time` element: a dataset of one
 /// value per frame, or a scalar increment with an optional `offset` attribute.
 fn per_frame(group: &hdf5::Group, name: &str, n: usize, path: &Path) -> Result<Option<Vec<f64>>> {
@@ -187,8 +190,19 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
     if n == 0 || atoms == 0 {
         return Err(input_error(path, format!("{position_path} is empty (shape {shape:?})")));
     }
-    // The frame table and the topology are allocated from the shape: a damaged file can
-    // claim more than memory holds, and a failed allocation would abort the process.
+    // The frame table and the topology are allocated from the shape, and a chunked dataset
+    // may claim any shape while storing nothing (a 10 kB file claiming 10^8 atoms took 14 GB
+    // of topology): the shape must be one the stored bytes can hold. A value takes 4 bytes
+    // at least (f32) and deflate, HDF5's compression, shrinks 1032:1 at most.
+    let stored = ds.storage_size();
+    let values = (n as u128) * (atoms as u128) * 3;
+    if values * 4 > u128::from(stored) * MAX_COMPRESSION {
+        return Err(input_error(
+            path,
+            format!("{position_path} has shape {shape:?} but stores {stored} bytes, too few for its values even compressed (a damaged file?)"),
+        ));
+    }
+    // A failed allocation would abort the process.
     let too_large = || input_error(path, format!("{position_path} has shape {shape:?}, too large to index (a damaged file?)"));
     let mut frames = Vec::new();
     frames.try_reserve_exact(n).map_err(|_| too_large())?;

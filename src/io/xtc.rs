@@ -7,7 +7,8 @@
 //!
 //! Opening reads only the frame headers (`scan`), which gives the frame table, each
 //! frame's bytes for random access, and a check of every box, without decompressing a
-//! frame. molly asserts and indexes on what it decodes, so a damaged frame could panic in
+//! frame; only the first frame's bit stream is walked, so that the atom count a per-atom
+//! table is built for is one the file holds. molly asserts and indexes on what it decodes, so a damaged frame could panic in
 //! it: before a frame is handed to molly, `check_stream` walks the frame's compressed
 //! bit stream the way molly's decoder will (the same bit counts, runs and size changes,
 //! without computing a coordinate) and refuses, naming the frame, what would make molly
@@ -109,8 +110,10 @@ fn scan(path: &Path, no_cell: bool) -> Result<(usize, Vec<FrameInfo>, Spans)> {
                 return Err(truncated(offset + (HEADER + PRELUDE) as u64));
             }
             let bytes = u64::from(u32::from_be_bytes(word(b, HEADER + PRELUDE - 4)));
-            // One bit at least codes up to 11 atoms (a coordinate and a run of ten small ones).
-            if atoms as u64 > 88 * bytes.max(1) {
+            // An atom takes two bits at least (a one-bit coordinate and its run flag; a run
+            // of small ones takes 9 bits or more an atom, see `check_stream`), so a frame's
+            // bytes hold at most four atoms each: what bounds the topology built for them.
+            if atoms as u64 > 4 * bytes {
                 return Err(Error::Input {
                     path: path.into(),
                     message: format!(
@@ -122,6 +125,15 @@ fn scan(path: &Path, no_cell: bool) -> Result<(usize, Vec<FrameInfo>, Spans)> {
         };
         if offset + length > size {
             return Err(truncated(offset + length));
+        }
+        // The first frame's stream is walked for every atom its header claims before any
+        // per-atom table is built, so a damaged count (23 million atoms in a 256 KB file took
+        // 10 GB at open) is refused here, at the cost of a frame's bit walk.
+        if frame == 0 && atoms > 9 {
+            let mut data = vec![0u8; length as usize - HEADER];
+            file.read_exact_at(&mut data, offset + HEADER as u64).map_err(io)?;
+            check_stream(&data, atoms, atoms)
+                .map_err(|why| Error::Input { path: path.into(), message: format!("frame 0: {why}") })?;
         }
         if available >= HEADER {
             if int(b, 52) != atoms as i32 {
