@@ -79,13 +79,21 @@ pub struct Plot {
     x_is_time: bool,
     time_unit: Option<String>,
     series: Vec<Series>,
+    /// Each delivered frame's time by frame index; the points hold the frame index until
+    /// `finish` knows whether every time can be an axis.
+    times: std::collections::HashMap<usize, Option<f64>>,
 }
+
+/// The largest time magnitude drawn on a time axis. The axis pads its range by 5% and
+/// plotters computes ticks from it: near f64's limit (a damaged file's 1.8e308) the padded
+/// range overflows to infinity and the tick loop never ends. No simulation's time is near.
+const MAX_AXIS_TIME: f64 = 1e100;
 
 impl Plot {
     /// A plot to `path` (.png or .svg), checked now so a bad name fails before any work.
     pub fn new(path: &Path) -> Result<Plot> {
         check_path(path)?;
-        Ok(Plot { path: path.into(), x_is_time: false, time_unit: None, series: vec![] })
+        Ok(Plot { path: path.into(), x_is_time: false, time_unit: None, series: vec![], times: Default::default() })
     }
 }
 
@@ -99,7 +107,8 @@ impl Sink for Plot {
     }
 
     fn frame(&mut self, f: &FrameReport) -> Result<()> {
-        let x = if self.x_is_time { f.info.time.unwrap_or(f64::NAN) } else { f.info.index as f64 };
+        let x = f.info.index as f64;
+        self.times.insert(f.info.index, f.info.time);
         for (s, q) in self.series.iter_mut().zip(PLOTTED.iter().chain(&TRANSPORT)) {
             if let Some(e) = f.result.get(*q) {
                 let model = model_std(e).map(|m| m[0]);
@@ -110,11 +119,7 @@ impl Sink for Plot {
     }
 
     fn finish(&mut self, _end: &End) -> Result<()> {
-        let x_label = match (self.x_is_time, &self.time_unit) {
-            (true, Some(u)) => format!("time [{u}]"),
-            (true, None) => "time".into(),
-            (false, _) => "frame".into(),
-        };
+        let x_label = self.settle_axis();
         // The conformational panels always; the transport ones only when computed.
         let shown: Vec<&Series> =
             self.series.iter().enumerate().filter(|(k, s)| *k < PLOTTED.len() || !s.points.is_empty()).map(|(_, s)| s).collect();
@@ -123,6 +128,33 @@ impl Sink for Plot {
 
     fn target(&self) -> Option<&Path> {
         Some(&self.path)
+    }
+}
+
+impl Plot {
+    /// Puts the points on their x axis, time or frame, and returns the axis' label.
+    fn settle_axis(&mut self) -> String {
+        // A time axis only when every frame's time can be drawn on one: a NaN or infinite
+        // time (a damaged file) was drawn at the axis' edge or on a made-up 0-1 axis, and
+        // 1.8e308 made the axis loop for ever. Otherwise the frames, with the reason.
+        let drawable = |t: &Option<f64>| t.is_some_and(|t| t.is_finite() && t.abs() <= MAX_AXIS_TIME);
+        let unusable = self.times.values().filter(|t| !drawable(t)).count();
+        let x_label = match (self.x_is_time, &self.time_unit) {
+            (true, _) if unusable > 0 => {
+                format!("frame ({unusable} of {} frame times are not finite or beyond {MAX_AXIS_TIME:e})", self.times.len())
+            }
+            (true, Some(u)) => format!("time [{u}]"),
+            (true, None) => "time".into(),
+            (false, _) => "frame".into(),
+        };
+        if self.x_is_time && unusable == 0 {
+            for s in &mut self.series {
+                for p in &mut s.points {
+                    p.0 = self.times[&(p.0 as usize)].expect("every time is drawable");
+                }
+            }
+        }
+        x_label
     }
 }
 
@@ -267,6 +299,48 @@ mod tests {
     use crate::estimate::Estimate;
     use crate::trajectory::FrameInfo;
     use crate::units::LengthUnit;
+
+    /// Frames at `times` with a hydrodynamic radius, fed to a plot with a time axis.
+    fn timed(times: &[Option<f64>]) -> Plot {
+        let mut plot = Plot::new(Path::new("unused.svg")).unwrap();
+        plot.series = candidates("A");
+        plot.x_is_time = true;
+        plot.time_unit = Some("ps".into());
+        let unit = LengthUnit { name: "A".into(), meters: Some(1e-10) };
+        for (index, &time) in times.iter().enumerate() {
+            let result = FrameResult::of(vec![Estimate { quantity: Quantity::HydrodynamicRadius, value: vec![20.0], std: vec![0.1] }]);
+            let info = FrameInfo { index, key: index as u64, step: None, time, wepy: None };
+            let report = FrameReport { info: &info, length_unit: &unit, time_unit: Some("ps"), spheres: 1, result: &result, from_checkpoint: false };
+            plot.frame(&report).unwrap();
+        }
+        plot
+    }
+
+    /// NaN, infinite and near-f64::MAX times fall back to frame numbers, said on the axis,
+    /// and the plot is drawn in bounded time: at 1.8e308 the padded range overflowed and
+    /// plotters' tick loop never ended (the run ignored SIGTERM).
+    #[test]
+    fn times_that_cannot_be_an_axis_fall_back_to_frames_and_the_plot_ends() {
+        let mut plot = timed(&[Some(0.0), Some(f64::NAN), Some(1.79e308), Some(f64::INFINITY)]);
+        let label = plot.settle_axis();
+        assert_eq!(label, "frame (3 of 4 frame times are not finite or beyond 1e100)");
+        let xs: Vec<f64> = plot.series[0].points.iter().map(|p| p.0).collect();
+        assert_eq!(xs, [0.0, 1.0, 2.0, 3.0]);
+        let path = std::env::temp_dir().join(format!("trajwalk-plot-{}.svg", std::process::id()));
+        let (done, wait) = std::sync::mpsc::channel();
+        let target = path.clone();
+        std::thread::spawn(move || {
+            let shown: Vec<&Series> = plot.series.iter().take(PLOTTED.len()).collect();
+            let _ = done.send(observables(&target, &label, &shown).map_err(|e| e.to_string()));
+        });
+        let drawn = wait.recv_timeout(std::time::Duration::from_secs(120)).expect("the plot is drawn within two minutes");
+        assert_eq!(drawn, Ok(()));
+        std::fs::remove_file(path).unwrap();
+        // Finite times are the axis.
+        let mut plot = timed(&[Some(0.0), Some(2.5)]);
+        assert_eq!(plot.settle_axis(), "time [ps]");
+        assert_eq!(plot.series[0].points.iter().map(|p| p.0).collect::<Vec<_>>(), [0.0, 2.5]);
+    }
 
     #[test]
     fn error_bars_add_the_model_uncertainty_in_quadrature_where_there_is_one() {
