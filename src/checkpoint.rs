@@ -24,14 +24,23 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Format of the tables and of the encoded results; a checkpoint of another version is
-/// refused rather than misread.
-const SCHEMA: &str = "1";
+/// refused rather than misread. 2: each stored result carries its warnings and a checksum.
+const SCHEMA: &str = "2";
+
+/// SQLite's `PRAGMA application_id` of a trajwalk checkpoint ("TRJW"): the mark, read before
+/// anything is written, that the database is ours. `--checkpoint` pointed at another
+/// program's database emptied its `frames` table before failing; now such a file is refused
+/// untouched.
+const APPLICATION_ID: i32 = 0x5452_4a57;
 
 /// Named values that must match for a checkpoint to be reused (`input.path`, `walks`, ...).
 pub type Identity = BTreeMap<String, String>;
 
 /// An open checkpoint file: one row per frame keyed by its seed key, each write its own
-/// commit, so a kill loses only the frames in flight.
+/// commit, so a kill loses only the frames in flight. It is held exclusively (SQLite's
+/// exclusive locking mode) from the open to the drop, so no other run can relabel or write
+/// it meanwhile: a `--fresh` run once relabelled a checkpoint another run still committed to,
+/// and the next resume took 78 of its 98 frames from other walks.
 pub struct Checkpoint {
     conn: Connection,
     path: PathBuf,
@@ -44,6 +53,9 @@ pub struct Resume {
     pub finished: HashSet<u64>,
     /// Frames that failed last time, with their errors; they are computed again.
     pub failed: Vec<(usize, String)>,
+    /// Frames whose stored result fails its checksum (a damaged file): computed again, and
+    /// said, rather than used.
+    pub damaged: Vec<usize>,
 }
 
 /// 64-bit FNV-1a: a fingerprint, not a defence against a forger.
@@ -140,40 +152,57 @@ pub fn identity(job: &Job) -> Result<Identity> {
 }
 
 impl Checkpoint {
-    /// Opens or creates the checkpoint at `path` for a run with `identity`. An existing one
-    /// made with another identity is refused unless `fresh`, which empties it.
+    /// Opens or creates the checkpoint at `path` for a run with `identity` and holds it
+    /// until dropped: exclusively, so that the write-ahead log needs no shared-memory index
+    /// (which network filesystems lack) and no other run can use it meanwhile (other
+    /// processes cannot read it either). An existing one made with another identity is
+    /// refused unless `fresh`, which empties it; a file that is not a trajwalk checkpoint is
+    /// refused before anything is written to it.
     pub fn open(path: &Path, identity: &Identity, fresh: bool) -> Result<(Checkpoint, Resume)> {
-        Checkpoint::open_with(path, identity, fresh, false)
-    }
-
-    /// As [`Checkpoint::open`]; `exclusive` holds the file's lock for as long as it is open
-    /// (SQLite's exclusive locking mode), so the write-ahead log needs no shared-memory index
-    /// and works on network filesystems, as rank 0 of a distributed run needs; other
-    /// processes cannot read it meanwhile.
-    pub fn open_with(path: &Path, identity: &Identity, fresh: bool, exclusive: bool) -> Result<(Checkpoint, Resume)> {
-        let err = |e: rusqlite::Error| Error::Checkpoint { path: path.into(), message: e.to_string() };
+        let refuse = |message: String| Error::Checkpoint { path: path.into(), message };
+        let err = |e: rusqlite::Error| refuse(describe(path, &e));
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
-        if exclusive {
-            // Before the first access to the WAL: only then does SQLite keep its index in
-            // the heap rather than in a -shm file.
-            conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |_| Ok(())).map_err(err)?;
+        // Before the first access to the WAL: only then does SQLite keep its index in the
+        // heap rather than in a -shm file.
+        conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |_| Ok(())).map_err(err)?;
+        // Whose database this is, read before the first write (setting WAL mode is one).
+        let application: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(err)?;
+        let tables: Vec<String> = {
+            let mut q = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map_err(err)?;
+            let names = q.query_map([], |r| r.get(0)).map_err(err)?;
+            names.collect::<rusqlite::Result<_>>().map_err(err)?
+        };
+        // A checkpoint written before the mark: exactly our two tables, with our schema row.
+        let legacy = application == 0
+            && tables == ["frames", "identity"]
+            && conn.query_row("SELECT count(*) FROM identity WHERE name = 'schema'", [], |r| r.get::<_, i64>(0)).is_ok_and(|n| n == 1);
+        if !(application == APPLICATION_ID || legacy || (application == 0 && tables.is_empty())) {
+            return Err(refuse(format!(
+                "is not a trajwalk checkpoint but another program's SQLite database (application id {application:#x}, tables: {}), \
+                 so nothing was written to it; give another --checkpoint file",
+                if tables.is_empty() { "none".to_string() } else { tables.join(", ") }
+            )));
         }
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Checkpoint { path: path.into(), message: format!("cannot use write-ahead logging (journal mode {mode})") });
+            return Err(refuse(format!("cannot use write-ahead logging (journal mode {mode})")));
         }
-        conn.execute_batch(
-            "PRAGMA synchronous=NORMAL;
+        // Taken now and kept to the drop (exclusive locking mode never gives it back).
+        conn.execute_batch(&format!(
+            "BEGIN EXCLUSIVE;
+             PRAGMA application_id = {APPLICATION_ID};
+             COMMIT;
+             PRAGMA synchronous=NORMAL;
              CREATE TABLE IF NOT EXISTS identity (name TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS frames (
                  key INTEGER PRIMARY KEY,
                  frame INTEGER NOT NULL,
                  result BLOB,
                  error TEXT,
-                 finished_at TEXT NOT NULL DEFAULT (datetime('now')));",
-        )
-        .map_err(|e| Error::Checkpoint { path: path.into(), message: format!("not a trajwalk checkpoint ({e})") })?;
+                 finished_at TEXT NOT NULL DEFAULT (datetime('now')));"
+        ))
+        .map_err(err)?;
         let mut stored = Identity::new();
         {
             let mut q = conn.prepare("SELECT name, value FROM identity").map_err(err)?;
@@ -205,7 +234,7 @@ impl Checkpoint {
     }
 
     fn err(&self, e: rusqlite::Error) -> Error {
-        Error::Checkpoint { path: self.path.clone(), message: e.to_string() }
+        Error::Checkpoint { path: self.path.clone(), message: describe(&self.path, &e) }
     }
 
     fn reset(&self, identity: &Identity) -> Result<()> {
@@ -217,19 +246,25 @@ impl Checkpoint {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    /// What the checkpoint holds; every stored result is checked against its checksum here,
+    /// so a damaged one is computed again rather than delivered.
     fn resume(&self) -> Result<Resume> {
         let mut resume = Resume::default();
-        let mut q =
-            self.conn.prepare("SELECT key, frame, result IS NOT NULL, error FROM frames ORDER BY frame").map_err(|e| self.err(e))?;
+        let mut q = self.conn.prepare("SELECT key, frame, result, error FROM frames ORDER BY frame").map_err(|e| self.err(e))?;
         let rows = q
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?, r.get::<_, Option<String>>(3)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<Vec<u8>>>(2)?, r.get::<_, Option<String>>(3)?))
+            })
             .map_err(|e| self.err(e))?;
         for row in rows {
             match row.map_err(|e| self.err(e))? {
-                (key, _, true, _) => {
-                    resume.finished.insert(key as u64);
-                }
-                (_, frame, false, error) => resume.failed.push((frame as usize, error.unwrap_or_default())),
+                (key, frame, Some(blob), _) => match unseal(key as u64, &blob) {
+                    Some(_) => {
+                        resume.finished.insert(key as u64);
+                    }
+                    None => resume.damaged.push(frame as usize),
+                },
+                (_, frame, None, error) => resume.failed.push((frame as usize, error.unwrap_or_default())),
             }
         }
         Ok(resume)
@@ -240,7 +275,7 @@ impl Checkpoint {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO frames (key, frame, result, error) VALUES (?1, ?2, ?3, NULL)",
-                params![info.key as i64, info.index as i64, encode(result)],
+                params![info.key as i64, info.index as i64, seal(info.key, result)],
             )
             .map(drop)
             .map_err(|e| self.err(e))
@@ -267,11 +302,54 @@ impl Checkpoint {
             .flatten();
         let blob =
             blob.ok_or_else(|| Error::Checkpoint { path: self.path.clone(), message: format!("frame key {key} has no stored result") })?;
-        decode(&blob).ok_or_else(|| Error::Checkpoint {
+        unseal(key, &blob).ok_or_else(|| Error::Checkpoint {
             path: self.path.clone(),
             message: format!("the stored result of frame key {key} is damaged"),
         })
     }
+}
+
+/// An SQLite error as a checkpoint's message: a file SQLite cannot read says to delete it
+/// (`--fresh` cannot empty what SQLite cannot open), and a lock names the process holding it.
+fn describe(path: &Path, e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseCorrupt, DatabaseLocked, NotADatabase};
+    match e.sqlite_error_code() {
+        Some(NotADatabase | DatabaseCorrupt) => format!(
+            "cannot be read as a checkpoint ({e}); if it is a damaged checkpoint, delete it (and its -wal file) to start over: \
+             --fresh cannot empty a file SQLite cannot read"
+        ),
+        Some(DatabaseBusy | DatabaseLocked) => match holder(path) {
+            Some((pid, command)) => format!(
+                "is in use by another run (process {pid}: {command}); wait for it to end, or give another --checkpoint file"
+            ),
+            None => "is in use by another run (on another host, or one whose lock is not listed here); \
+                     wait for it to end, or give another --checkpoint file"
+                .into(),
+        },
+        _ => e.to_string(),
+    }
+}
+
+/// The process holding a lock on `path` and its command line, from the kernel's list of
+/// file locks (/proc/locks, Linux; a lock taken on another NFS client is not listed).
+fn holder(path: &Path) -> Option<(u32, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    let dev = m.dev();
+    // glibc's major() and minor() of a dev_t, as /proc/locks writes them.
+    let (major, minor) = (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff), (dev & 0xff) | ((dev >> 12) & !0xff));
+    let file = format!("{major:02x}:{minor:02x}:{}", m.ino());
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    let pid: u32 = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() >= 6 && f[1] == "POSIX" && f[5] == file).then(|| f[4].parse().ok()).flatten()
+    })?;
+    let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let mut command = argv.split(|&b| b == 0).filter(|a| !a.is_empty()).map(String::from_utf8_lossy).collect::<Vec<_>>().join(" ");
+    if command.chars().count() > 200 {
+        command = command.chars().take(200).collect::<String>() + "...";
+    }
+    Some((pid, if command.is_empty() { "command unknown".into() } else { command }))
 }
 
 /// Identity entries under this prefix are not compared: they explain a difference that a
@@ -398,8 +476,43 @@ impl Words<'_> {
     }
 }
 
+/// A result as the checkpoint stores it: [`encode`]'s words, its warnings (which a resumed
+/// frame reports as the computed one did), then a checksum: FNV-1a of the frame's key and
+/// everything before it. A changed byte or bit anywhere, the key's included, fails the
+/// checksum (each FNV step is a bijection of its state), so a damaged row is never used
+/// for another frame or with other numbers.
+fn seal(key: u64, r: &FrameResult) -> Vec<u8> {
+    let mut b = Out(encode(r));
+    b.word(r.warnings.len() as u64);
+    for w in &r.warnings {
+        b.text(w);
+    }
+    let sum = Fnv::new().bytes(&key.to_le_bytes()).bytes(&b.0).0;
+    b.word(sum);
+    b.0
+}
+
+/// What [`seal`] wrote for `key`, or None when the checksum or the words disagree.
+fn unseal(key: u64, blob: &[u8]) -> Option<FrameResult> {
+    let (body, sum) = blob.split_last_chunk::<8>()?;
+    if Fnv::new().bytes(&key.to_le_bytes()).bytes(body).0 != u64::from_le_bytes(*sum) {
+        return None;
+    }
+    let mut w = Words(body);
+    let mut r = decode_words(&mut w)?;
+    let n = w.count(8)?;
+    r.warnings = (0..n).map(|_| w.text()).collect::<Option<_>>()?;
+    w.0.is_empty().then_some(r)
+}
+
 pub(crate) fn decode(blob: &[u8]) -> Option<FrameResult> {
     let mut b = Words(blob);
+    let r = decode_words(&mut b)?;
+    b.0.is_empty().then_some(r)
+}
+
+/// The words of [`encode`] from the front of `b`, leaving what follows them.
+fn decode_words(b: &mut Words) -> Option<FrameResult> {
     let [walks, interior_samples, hits, steps, converged] = [b.word()?, b.word()?, b.word()?, b.word()?, b.word()?];
     let launch =
         LaunchInfo { center: [b.f64()?, b.f64()?, b.f64()?], radius: b.f64()?, enclosing_radius: b.f64()?, skin_thickness: b.f64()? };
@@ -416,9 +529,6 @@ pub(crate) fn decode(blob: &[u8]) -> Option<FrameResult> {
         let value = b.f64s(k)?;
         let std = b.f64s(k)?;
         estimates.push(Estimate { quantity, value, std });
-    }
-    if !b.0.is_empty() {
-        return None;
     }
     Some(FrameResult { estimates, walks, interior_samples, hits, steps, converged: converged != 0, launch, seconds, warnings: vec![] })
 }
@@ -458,6 +568,121 @@ mod tests {
         let mut cut = encode(&r);
         cut.pop();
         assert!(decode(&cut).is_none(), "a truncated blob is refused");
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("trajwalk-checkpoint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        path
+    }
+
+    fn id() -> Identity {
+        [("walks".to_string(), "100".to_string())].into()
+    }
+
+    fn info(index: usize) -> FrameInfo {
+        FrameInfo { index, key: 1000 + index as u64, step: None, time: None, wepy: None }
+    }
+
+    fn message(path: &Path, fresh: bool) -> String {
+        let e = Checkpoint::open(path, &id(), fresh).err().expect("refused").to_string();
+        e.replace(&path.display().to_string(), "cp")
+    }
+
+    /// Another program's database is refused as it was found: its `frames` table was
+    /// emptied before the open failed, and a checkpoint now carries SQLite's application id.
+    #[test]
+    fn another_programs_database_is_refused_untouched() {
+        let path = scratch("other.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("CREATE TABLE frames (id INTEGER, name TEXT); INSERT INTO frames VALUES (1, 'keep me'); CREATE TABLE users (x);")
+                .unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        for fresh in [false, true] {
+            assert_eq!(
+                message(&path, fresh),
+                "checkpoint cp: is not a trajwalk checkpoint but another program's SQLite database (application id 0x0, \
+                 tables: frames, users), so nothing was written to it; give another --checkpoint file"
+            );
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before, "not a byte changed");
+        // Ours are marked, and reopen.
+        let ours = scratch("ours.sqlite");
+        drop(Checkpoint::open(&ours, &id(), false).unwrap());
+        let app: i32 = Connection::open(&ours).unwrap().query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
+        assert_eq!(app, APPLICATION_ID);
+        assert!(Checkpoint::open(&ours, &id(), false).is_ok());
+    }
+
+    /// A file SQLite cannot read says to delete it, with --fresh too (which cannot empty it).
+    #[test]
+    fn a_file_sqlite_cannot_read_says_to_delete_it() {
+        let path = scratch("garbage.sqlite");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        for fresh in [false, true] {
+            assert_eq!(
+                message(&path, fresh),
+                "checkpoint cp: cannot be read as a checkpoint (file is not a database); if it is a damaged checkpoint, delete it \
+                 (and its -wal file) to start over: --fresh cannot empty a file SQLite cannot read"
+            );
+        }
+    }
+
+    /// A stored frame whose bytes changed, or whose key did, fails its checksum on resume
+    /// and is listed to be computed again; the others resume with their warnings.
+    #[test]
+    fn damaged_frames_are_recomputed_and_warnings_are_kept() {
+        let path = scratch("damaged.sqlite");
+        {
+            let (cp, _) = Checkpoint::open(&path, &id(), false).unwrap();
+            let mut warned = result();
+            warned.warnings = vec!["the body spans 58.93 A".into(), "second".into()];
+            for k in 0..4 {
+                cp.record(&info(k), &warned).unwrap();
+            }
+        }
+        {
+            let c = Connection::open(&path).unwrap();
+            let blob: Vec<u8> = c.query_row("SELECT result FROM frames WHERE frame = 1", [], |r| r.get(0)).unwrap();
+            let mut flipped = blob.clone();
+            flipped[40] ^= 0x08;
+            c.execute("UPDATE frames SET result = ?1 WHERE frame = 1", params![flipped]).unwrap();
+            // Frame 2's row now claims frame 3's key, and frame 3's row is gone.
+            c.execute("DELETE FROM frames WHERE frame = 3", []).unwrap();
+            c.execute("UPDATE frames SET key = ?1 WHERE frame = 2", params![info(3).key as i64]).unwrap();
+        }
+        let (cp, resume) = Checkpoint::open(&path, &id(), false).unwrap();
+        assert_eq!(resume.damaged, [1, 2]);
+        assert_eq!(resume.finished, HashSet::from([info(0).key]));
+        let back = cp.load(info(0).key).unwrap();
+        assert_eq!(back.warnings, ["the body spans 58.93 A", "second"]);
+        assert_eq!(bits(&back), bits(&result()));
+    }
+
+    /// A checkpoint is held from open to drop: a second open, here in the same process, is
+    /// refused naming the process that holds it.
+    #[test]
+    fn a_held_checkpoint_is_refused_naming_its_holder() {
+        let path = scratch("held.sqlite");
+        let (held, _) = Checkpoint::open(&path, &id(), false).unwrap();
+        let argv = std::fs::read("/proc/self/cmdline").unwrap();
+        let command = argv.split(|&b| b == 0).filter(|a| !a.is_empty()).map(String::from_utf8_lossy).collect::<Vec<_>>().join(" ");
+        let command = if command.chars().count() > 200 { command.chars().take(200).collect::<String>() + "..." } else { command };
+        assert_eq!(
+            message(&path, true),
+            format!(
+                "checkpoint cp: is in use by another run (process {}: {command}); wait for it to end, or give another --checkpoint file",
+                std::process::id()
+            )
+        );
+        drop(held);
+        assert!(Checkpoint::open(&path, &id(), false).is_ok(), "free again once dropped");
     }
 
     #[test]

@@ -297,12 +297,9 @@ fn sigint_and_sigterm_stop_the_run_keeping_the_finished_frames() {
             "--quiet",
         ]);
         let started = Instant::now();
-        let committed = || {
-            rusqlite::Connection::open_with_flags(&cp, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .and_then(|c| c.query_row("SELECT count(*) FROM frames WHERE result IS NOT NULL", [], |r| r.get::<_, i64>(0)))
-                .unwrap_or(0)
-        };
-        while committed() < 2 {
+        // The run holds its checkpoint exclusively: its staged CSV's rows are the frames it
+        // committed (a frame is committed before its row is written).
+        while common::staged_rows(&d.join("r.csv")) < 2 {
             assert!(started.elapsed() < Duration::from_secs(120), "no frame was committed in two minutes");
             std::thread::sleep(Duration::from_millis(20));
         }

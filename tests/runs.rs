@@ -35,9 +35,9 @@ fn numbers(frame: &Value) -> Value {
     f
 }
 
-/// Frames committed so far, read as any other SQLite client would while the run writes.
+/// Frames committed to a checkpoint no run holds any more.
 fn committed(checkpoint: &Path) -> i64 {
-    let Ok(conn) = rusqlite::Connection::open_with_flags(checkpoint, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else { return 0 };
+    let Ok(conn) = rusqlite::Connection::open(checkpoint) else { return 0 };
     conn.query_row("SELECT count(*) FROM frames WHERE result IS NOT NULL", [], |r| r.get(0)).unwrap_or(0)
 }
 
@@ -54,7 +54,9 @@ fn a_killed_run_resumes_and_ends_bit_identical_to_an_uninterrupted_one() {
     first.extend(["--checkpoint", &cp_s, "--out", &killed_s, "--strategy", "frames", "--workers", "2"]);
     let mut child = spawn_trajwalk(&first);
     let started = Instant::now();
-    while committed(&cp) < 3 {
+    // The run holds its checkpoint exclusively; its CSV, staged beside the target, has a row
+    // for each frame delivered, and a frame is committed before it is delivered.
+    while common::staged_rows(&killed_out) < 3 {
         assert!(started.elapsed() < Duration::from_secs(120), "no frame was committed in two minutes");
         assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed; give it more work");
         std::thread::sleep(Duration::from_millis(20));
@@ -144,9 +146,57 @@ fn a_checkpoint_refuses_other_parameters_and_fresh_starts_over() {
     assert_eq!((doc["frames_computed"].as_u64(), doc["frames_from_checkpoint"].as_u64()), (Some(2), Some(0)));
     let garbage = scratch("garbage.sqlite");
     std::fs::write(&garbage, b"this is not a database, just some bytes that go on long enough").unwrap();
-    let out = trajwalk(&["run", &input, "--radii", &radii, "--frames", "0", "--checkpoint", &s(&garbage)]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with(&format!("error: checkpoint {}: ", s(&garbage))));
+    let garbage_s = s(&garbage);
+    for fresh in [&[][..], &["--fresh"]] {
+        let mut args = vec!["run", &input, "--radii", &radii, "--frames", "0", "--checkpoint", &garbage_s];
+        args.extend(fresh);
+        let out = trajwalk(&args);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end(),
+            format!(
+                "error: checkpoint {garbage_s}: cannot be read as a checkpoint (file is not a database); if it is a damaged checkpoint, \
+                 delete it (and its -wal file) to start over: --fresh cannot empty a file SQLite cannot read"
+            )
+        );
+    }
+}
+
+/// A checkpoint is held by its run from start to end: a second run on it is refused,
+/// naming the process holding it and its command, and leaves it as it was (a `--fresh` run
+/// once relabelled a checkpoint another run still committed to).
+#[test]
+fn a_checkpoint_in_use_is_refused_naming_the_run_that_holds_it() {
+    let (input, radii) = example();
+    let (cp, out) = (scratch("held.sqlite"), scratch("held.csv"));
+    let (cp_s, out_s) = (s(&cp), s(&out));
+    let args = ["run", &input, "--radii", &radii, "--walks", "4e4", "--interior", "2000", "--strategy", "serial", "--quiet"];
+    let mut first = args.to_vec();
+    first.extend(["--checkpoint", &cp_s, "--out", &out_s]);
+    let mut holder = spawn_trajwalk(&first);
+    let started = Instant::now();
+    while common::staged_rows(&out) < 1 {
+        assert!(started.elapsed() < Duration::from_secs(120), "no frame was committed in two minutes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut second = args.to_vec();
+    second.extend(["--checkpoint", &cp_s, "--fresh", "--format", "json"]);
+    let refused = trajwalk(&second);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let mut command = std::iter::once(env!("CARGO_BIN_EXE_trajwalk")).chain(first.iter().copied()).collect::<Vec<_>>().join(" ");
+    if command.chars().count() > 200 {
+        command = command.chars().take(200).collect::<String>() + "...";
+    }
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim_end(),
+        format!(
+            "error: checkpoint {cp_s}: is in use by another run (process {}: {command}); wait for it to end, or give another --checkpoint file",
+            holder.id()
+        )
+    );
+    assert!(committed(&cp) >= 1, "the --fresh run emptied nothing");
 }
 
 #[test]

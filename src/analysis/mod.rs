@@ -344,7 +344,7 @@ impl Analysis {
         self.check_outputs(sinks)?;
         let (checkpoint, resume) = match &self.checkpoint {
             Some((path, fresh)) => {
-                let (cp, resume) = Checkpoint::open_with(path, &checkpoint::identity(job)?, *fresh, ranks.is_some())?;
+                let (cp, resume) = Checkpoint::open(path, &checkpoint::identity(job)?, *fresh)?;
                 (Some(cp), resume)
             }
             None => (None, Resume::default()),
@@ -383,6 +383,7 @@ impl Analysis {
             checkpoint: self.checkpoint.as_ref().map(|(p, _)| p.as_path()),
             frames_stored: stored.len(),
             failed_before: &resume.failed,
+            damaged_before: &resume.damaged,
         };
         for s in sinks.iter_mut() {
             s.begin(&start)?;

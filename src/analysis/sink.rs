@@ -30,6 +30,9 @@ pub struct Start<'a> {
     /// Frames that failed in an earlier run of the same checkpoint, with their errors; they
     /// are computed again.
     pub failed_before: &'a [(usize, String)],
+    /// Frames whose stored result failed its checksum (a damaged checkpoint); they are
+    /// computed again.
+    pub damaged_before: &'a [usize],
 }
 
 /// What is known once the frames are done, given to every sink that received a frame.

@@ -110,6 +110,9 @@ impl Sink for Console {
             for (frame, error) in start.failed_before {
                 say!("  frame {frame} failed last time ({error}); computing it again");
             }
+            for frame in start.damaged_before {
+                say!("  frame {frame}: its stored result is damaged (it fails its checksum); computing it again");
+            }
         }
         Ok(())
     }

@@ -126,3 +126,19 @@ pub fn shared_data(name: &str) -> Option<PathBuf> {
     eprintln!("skipped: {} is absent (a fresh clone has no ../shared)", path.display());
     None
 }
+
+/// Data rows (lines after the header) in the file a running `--out OUT` (a CSV) is staged
+/// in, `.NAME.tmpPID.EXT` beside OUT; 0 before it exists. A frame is in the checkpoint before
+/// its row is written, so this counts committed frames too while the run holds its
+/// checkpoint exclusively.
+pub fn staged_rows(out: &std::path::Path) -> usize {
+    let dir = out.parent().unwrap();
+    let prefix = format!(".{}.tmp", out.file_name().unwrap().to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| std::fs::read_to_string(e.path()).map_or(0, |t| t.lines().count().saturating_sub(1)))
+        .max()
+        .unwrap_or(0)
+}
