@@ -137,7 +137,14 @@ impl RadiiTable {
             return Ok(table);
         }
         let path = Path::new(spec);
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: path.into(), error })?;
+        let text = std::fs::read_to_string(path).map_err(|error| match error.kind() {
+            // A typo of a table's name ("bondy") is read as a missing file: say both.
+            std::io::ErrorKind::NotFound => Error::Option(format!(
+                "--radii {spec}: no built-in table has that name ({}) and there is no such file",
+                BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            )),
+            _ => Error::Io { path: path.into(), error },
+        })?;
         RadiiTable::parse(&text, path)
     }
 

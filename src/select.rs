@@ -153,7 +153,18 @@ impl Selection {
         };
         let out: Vec<usize> = mask(&self.expr, &cx).iter().enumerate().filter(|(_, &b)| b).map(|(i, _)| i).collect();
         if out.is_empty() {
-            return Err(Error::Option(format!("selection {} matches no atoms (of {})", quote(&self.text), topology.len())));
+            // An XTC, TRR or DCD names nothing, so 'protein' matched nothing there without
+            // saying why.
+            let named = |f: fn(&crate::topology::Atom) -> &str| topology.atoms.iter().any(|a| !f(a).is_empty());
+            let hint = match (named(|a| &a.name), named(|a| &a.resname)) {
+                (false, false) => {
+                    "; the input names no atoms or residues (its format holds coordinates only): give --topology FILE, \
+                     a PDB, GRO, PSF or PRMTOP of the same atoms"
+                }
+                (true, false) => "; the input names no residues: to select by residue, give --topology FILE",
+                _ => "",
+            };
+            return Err(Error::Option(format!("selection {} matches no atoms (of {}){hint}", quote(&self.text), topology.len())));
         }
         Ok(out)
     }

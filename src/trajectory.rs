@@ -175,9 +175,7 @@ impl Trajectory {
     /// Opens by content for HDF5 files (H5MD has an /h5md group, wepy a /runs group), by
     /// extension otherwise.
     pub fn open(path: &Path, opts: &OpenOptions) -> Result<Trajectory> {
-        if let Err(error) = std::fs::metadata(path) {
-            return Err(Error::Io { path: path.into(), error });
-        }
+        crate::io::check_readable(path)?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let t = match ext.as_str() {
             "bod" => {

@@ -286,3 +286,17 @@ fn radii_the_f32_body_cannot_hold_are_refused_naming_the_atom() {
         assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), format!("error: invalid body: atom 0 (N) {why}"));
     }
 }
+
+/// A legal name of 254 characters is written: its temporary name, longer still, was refused
+/// "File name too long".
+#[test]
+fn an_out_name_of_254_characters_is_written() {
+    let dir = scratch("long");
+    let path = dir.join(format!("{}.csv", "r".repeat(250)));
+    assert_eq!(path.file_name().unwrap().len(), 254);
+    let ex = example();
+    let out = trajwalk(&["run", &ex, "--walks", "200", "--interior", "200", "--quiet", "--out", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with("frame,time,step"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -919,7 +919,27 @@ fn a_dcd_without_a_box_reads_with_none_and_bad_ones_are_refused() {
     let mut damaged = good.clone();
     let first = good.len() - 3 * frame_bytes;
     damaged[first + 56..first + 60].copy_from_slice(&23i32.to_le_bytes());
-    assert_eq!(says(damaged), format!("frame 0: a record at byte {} has markers 23 and 24, not 24", first + 56));
+    assert_eq!(says(damaged), "its header gives 6 atoms, but its first coordinate record holds 23 bytes (5.75 atoms of 4 bytes) (a damaged file?)");
+    let mut damaged = good.clone();
+    damaged[first + frame_bytes + 56..first + frame_bytes + 60].copy_from_slice(&23i32.to_le_bytes());
+    let e = Trajectory::open(&{
+        let path = tmp("bad-second.dcd");
+        std::fs::write(&path, damaged).unwrap();
+        path
+    }, &OpenOptions::default())
+    .and_then(|t| t.reader(0..6)?.read_chunk(&t.chunks(&[1], 1)[0]));
+    assert_eq!(
+        e.unwrap_err().to_string().replace(&format!("{}: ", tmp("bad-second.dcd").display()), ""),
+        format!("frame 1: a record at byte {} has markers 23 and 24, not 24", first + frame_bytes + 56)
+    );
+    // An atom count that disagrees with the records was reported as a truncated file, and a
+    // NaN cell angle as a cell "rectangular but not along the axes".
+    let mut seven = good.clone();
+    seven[268..272].copy_from_slice(&7i32.to_le_bytes());
+    assert_eq!(says(seven), "its header gives 7 atoms, but its first coordinate record holds 24 bytes (6 atoms of 4 bytes) (a damaged file?)");
+    let mut nan = good.clone();
+    nan[first + 12..first + 20].copy_from_slice(&f64::NAN.to_le_bytes());
+    assert_eq!(says(nan), "frame 0: its cell [0.0, NaN, 0.0, 1.0, 1.0, 0.0] holds a value that is not a finite number");
     // Bytes set anywhere (a fixed sequence): refused naming the file, or read; never a panic.
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
@@ -950,4 +970,29 @@ fn a_dcd_without_a_box_reads_with_none_and_bad_ones_are_refused() {
     }
     let angled = write_dcd(false, &[[30.0, 0.0, 30.0, 90.0, 90.0, 40.0]; 3], &frames, 0);
     assert_eq!(says(angled), "frame 0: its cell has an angle of 0 degrees ([90.0, 90.0, 0.0]) with lengths [30.0, 30.0, 40.0] A");
+}
+
+/// A MOL2 cut inside a record names the record and the line: chemfiles' own message quotes
+/// the line only ("error while reading '...': expected 4 values, found 3").
+#[test]
+fn a_mol2_cut_mid_record_names_the_record_and_the_line() {
+    let path = tmp("cut.mol2");
+    std::fs::write(
+        &path,
+        "@<TRIPOS>MOLECULE\nala\n 3 2 1 0 0\nSMALL\nNO_CHARGES\n\n@<TRIPOS>ATOM\n\
+      1 N           0.0000    0.0000    0.0000 N.3     1  ALA1        0.0000\n\
+      2 CA          1.4500    0.0000    0.0000 C.3     1  ALA1        0.0000\n\
+      3 C           2.0000    1.4000    0.0000 C.2     1  ALA1        0.0000\n\
+@<TRIPOS>BOND\n     1     1     2 1\n     2     2     3",
+    )
+    .unwrap();
+    let e = Trajectory::open(&path, &OpenOptions::default()).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}: frame 0 cannot be read: its @<TRIPOS>BOND record is cut short or damaged at the line '     2     2     3' \
+             (expected 4 values, found 3)",
+            path.display()
+        )
+    );
 }

@@ -261,3 +261,49 @@ fn nan_coordinates_stop_the_run_and_keep_the_frames_before_them() {
     assert_eq!(doc["frames"].as_array().unwrap().len(), 3);
     assert_eq!(doc["frames_computed"], 3);
 }
+
+/// Messages that said what the library tripped on rather than what is wrong: an empty TRR
+/// or NetCDF ("mmap failed ... Invalid argument"), a directory named .trr ("No such
+/// device"), a misspelt radii table ("cannot read bondy"), a residue selection on an input
+/// that names nothing ("matches no atoms (of 47681)"), `plan` on a full stdout (the bare
+/// "No space left on device"), and an XTC's f32 time printed as its f64 widening.
+#[test]
+fn messages_say_what_is_wrong_and_what_to_do() {
+    let empty_trr = scratch("empty.trr");
+    let empty_nc = scratch("empty.nc");
+    std::fs::write(&empty_trr, b"").unwrap();
+    std::fs::write(&empty_nc, b"").unwrap();
+    let dir = scratch("dir.trr");
+    std::fs::create_dir_all(&dir).unwrap();
+    fails_with(&["run", &s(&empty_trr)], &format!("{}: is empty (0 bytes)", s(&empty_trr)));
+    fails_with(&["run", &s(&empty_nc)], &format!("{}: is empty (0 bytes)", s(&empty_nc)));
+    fails_with(&["run", &s(&dir)], &format!("{}: is a directory, not a file", s(&dir)));
+    let h5 = scratch("named.h5md");
+    small(&h5);
+    fails_with(
+        &["run", &s(&h5), "--radii", "bondy"],
+        "invalid option: --radii bondy: no built-in table has that name (bondi, zeno) and there is no such file",
+    );
+    fails_with(
+        &["run", &s(&h5), "--select", "protein"],
+        "invalid option: selection 'protein' matches no atoms (of 3); the input names no residues: to select by residue, give --topology FILE",
+    );
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trajwalk"))
+        .args(["plan", &s(&h5), "--walks", "100", "--interior", "100", "--format", "json"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), "error: cannot write stdout: No space left on device (os error 28)");
+    if let Some(xtc) = common::shared_data("adk_oplsaa.xtc") {
+        fails_with(
+            &["run", &s(&xtc), "--select", "protein"],
+            "invalid option: selection 'protein' matches no atoms (of 47681); the input names no atoms or residues (its format holds \
+             coordinates only): give --topology FILE, a PDB, GRO, PSF or PRMTOP of the same atoms",
+        );
+        let out = trajwalk(&["run", &s(&xtc), "--select", "index 0:10", "--radius", "1.5", "--frames", "1", "--walks", "100", "--interior", "100"]);
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert!(table.contains(&format!("{}, frame 1 (time 100.00001 ps): 11 spheres", s(&xtc))), "{table}");
+    }
+}

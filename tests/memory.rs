@@ -132,6 +132,8 @@ fn every_header_sized_allocation_is_bounded_by_the_file() {
     d.extend(le(4));
     d.extend(le(100_000_000));
     d.extend(le(4));
+    // The first coordinate record's marker agrees with the count; the file then ends.
+    d.extend(le(400_000_000));
     d.resize(1024, 0);
     std::fs::write(&path, d).unwrap();
     let (message, peak) = refused_open(&path);

@@ -494,7 +494,10 @@ pub fn plan_command(args: &PlanArgs) -> Result<()> {
         Format::Json => serde_json::to_string_pretty(&doc)? + "\n",
         _ => plan_table(&doc),
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    // Named as `run` names it: "cannot write stdout: No space left on device", not the
+    // bare system error; a closed pipe ends quietly.
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| trajwalk::Error::writing("stdout", &e))?;
     Ok(())
 }
 

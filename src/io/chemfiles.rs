@@ -38,6 +38,7 @@ pub struct Layout {
 struct Handle {
     trajectory: cf::Trajectory,
     frame: cf::Frame,
+    info: &'static FormatInfo,
 }
 
 // SAFETY: chemfiles objects hold no thread-affine state (no thread-local caches, no
@@ -55,19 +56,57 @@ fn quiet() {
 }
 
 impl Handle {
-    fn open(path: &Path, info: &FormatInfo) -> Result<Handle> {
+    fn open(path: &Path, info: &'static FormatInfo) -> Result<Handle> {
         quiet();
         let super::formats::Backend::Chemfiles(format) = info.backend else { unreachable!("only chemfiles formats open here") };
         let trajectory = cf::Trajectory::open_with_format(path, 'r', format)
             .map_err(|e| Error::Input { path: path.into(), message: format!("cannot be read as {}: {}", info.label, e.message) })?;
-        Ok(Handle { trajectory, frame: cf::Frame::new() })
+        Ok(Handle { trajectory, frame: cf::Frame::new(), info })
     }
 
     fn read(&mut self, index: usize, path: &Path) -> Result<()> {
-        self.trajectory
-            .read_step(index, &mut self.frame)
-            .map_err(|e| Error::Input { path: path.into(), message: format!("frame {index} cannot be read: {}", e.message) })
+        let info = self.info;
+        self.trajectory.read_step(index, &mut self.frame).map_err(|e| Error::Input {
+            path: path.into(),
+            message: format!("frame {index} cannot be read: {}", read_error(path, info, index, &e.message)),
+        })
     }
+}
+
+/// chemfiles' "error while reading 'LINE': WHY" (the quoted text is the line, '' for an
+/// empty one or the end of the file) said with the record it is in, for a MOL2 (a file cut
+/// mid-record read "error while reading '': expected 1 values, found 0").
+fn read_error(path: &Path, info: &FormatInfo, index: usize, message: &str) -> String {
+    let Some((line, why)) = message.strip_prefix("error while reading '").and_then(|m| m.split_once("': ")) else {
+        return message.to_string();
+    };
+    let record = (info.name == "mol2").then(|| mol2_record(path, index, line)).flatten();
+    let at = if line.trim().is_empty() { "an empty line or the end of the file".to_string() } else { format!("the line '{line}'") };
+    match record {
+        Some(tag) => format!("its {tag} record is cut short or damaged at {at} ({why})"),
+        None => format!("{why}, at {at}"),
+    }
+}
+
+/// The `@<TRIPOS>` record of molecule `index` that holds `line` (the record the file ended
+/// in, for an empty line).
+fn mol2_record(path: &Path, index: usize, line: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(&std::fs::read(path).ok()?).into_owned();
+    let (mut molecule, mut tag) = (None::<usize>, None::<&str>);
+    for l in text.lines() {
+        if l.starts_with("@<TRIPOS>") {
+            if l.trim() == "@<TRIPOS>MOLECULE" {
+                molecule = Some(molecule.map_or(0, |m| m + 1));
+                if molecule > Some(index) {
+                    break;
+                }
+            }
+            tag = Some(l.trim());
+        } else if molecule == Some(index) && !line.trim().is_empty() && l.trim() == line.trim() {
+            return tag.map(str::to_string);
+        }
+    }
+    line.trim().is_empty().then(|| tag.map(str::to_string)).flatten()
 }
 
 fn text(p: Option<cf::Property>) -> String {

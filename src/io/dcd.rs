@@ -144,6 +144,21 @@ pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Resul
         )));
     }
     let header = at as u64;
+    // The first coordinate record's marker is its size, 4 bytes an atom: an atom count that
+    // disagrees with it was reported as a truncated file.
+    let first = header + if has_cell { 56 } else { 0 };
+    let mut marker = [0u8; 4];
+    if first + 4 <= size {
+        file.read_exact_at(&mut marker, first).map_err(io)?;
+        let bytes = o.i32(&marker, 0);
+        if i64::from(bytes) != 4 * atoms as i64 {
+            return Err(input(format!(
+                "its header gives {atoms} atoms, but its first coordinate record holds {bytes} bytes ({} atoms of 4 bytes) \
+                 (a damaged file?)",
+                f64::from(bytes) / 4.0
+            )));
+        }
+    }
     let coords = 8 + 4 * atoms as u64;
     let frame = (if has_cell { 56 } else { 0 }) + coords * (if four_d { 4 } else { 3 });
     let body = size.saturating_sub(header);
@@ -176,6 +191,11 @@ pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Resul
 /// The periodic cell of a frame's six doubles, as chemfiles makes its `UnitCell` of them,
 /// except that zero lengths mean no box (whatever the angles), as MDAnalysis writes one.
 fn cell_of(b: [f64; 6], version: i32) -> std::result::Result<Option<M3>, String> {
+    // Said first: a NaN passes every comparison below and came out "rectangular but not
+    // along the axes".
+    if !b.iter().all(|v| v.is_finite()) {
+        return Err(format!("its cell {b:?} holds a value that is not a finite number"));
+    }
     if version > 25 {
         // Recent CHARMM stores the cell's symmetric matrix.
         let m = [[b[0], b[1], b[3]], [b[1], b[2], b[4]], [b[3], b[4], b[5]]];

@@ -153,9 +153,7 @@ pub fn tpr_refused(path: &Path) -> Error {
 
 /// The atoms named by a `--topology` file, read by the reader its extension calls for.
 pub fn read_topology(path: &Path) -> Result<Topology> {
-    if let Err(error) = std::fs::metadata(path) {
-        return Err(Error::Io { path: path.into(), error });
-    }
+    super::check_readable(path)?;
     let unknown = || Error::Input {
         path: path.into(),
         message: format!(

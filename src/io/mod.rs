@@ -17,7 +17,24 @@ pub mod tng;
 pub mod wepy;
 pub mod xtc;
 
+use crate::error::{Error, Result};
 use crate::vec3::M3;
+use std::path::Path;
+
+/// Refuses what no reader can read, before one tries: a path that cannot be looked at, a
+/// directory, and an empty file. chemfiles memory-maps TRR and NetCDF files, so these gave
+/// "mmap failed ... Invalid argument" (empty) and "No such device" (a directory named .trr).
+pub(crate) fn check_readable(path: &Path) -> Result<()> {
+    let metadata = std::fs::metadata(path).map_err(|error| Error::Io { path: path.into(), error })?;
+    let refused = |message: &str| Err(Error::Input { path: path.into(), message: message.into() });
+    if metadata.is_dir() {
+        return refused("is a directory, not a file");
+    }
+    if metadata.is_file() && metadata.len() == 0 {
+        return refused("is empty (0 bytes)");
+    }
+    Ok(())
+}
 
 /// A cell matrix, its vectors as columns, as chemfiles' `UnitCell` takes it: the same
 /// refusals (a left-handed cell, a rectangular one not along the axes), None where

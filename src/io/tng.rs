@@ -333,7 +333,8 @@ fn decode(h: &mut Handle, layout: &Layout, place: Place, index: usize) -> Result
     Ok(Set { first: place.set, positions, cell })
 }
 
-/// The block ids a TNG frame set and a particle mapping have.
+/// The block ids TNG's general information, a frame set and a particle mapping have.
+const GENERAL_INFO: i64 = 0x0;
 const FRAME_SET: i64 = 0x2;
 const PARTICLE_MAPPING: i64 = 0x3;
 
@@ -456,6 +457,7 @@ fn check_blocks(path: &Path) -> Result<()> {
     let input = |message: String| Error::Input { path: path.into(), message };
     match blocks(&mut file, size).map_err(io)? {
         Blocks::Whole { mapped: false } => Ok(()),
+        Blocks::NotTng => Err(input("is not a TNG file: it does not begin with a TNG general-information block".into())),
         Blocks::Whole { mapped: true } => Err(input(
             "has particle-mapping blocks (atoms stored out of order), which trajwalk does not read; convert it with `gmx trjconv` to XTC"
                 .into(),
@@ -475,6 +477,9 @@ fn check_blocks(path: &Path) -> Result<()> {
 enum Blocks {
     /// The blocks end where the file does; whether a frame set has a particle mapping.
     Whole { mapped: bool },
+    /// The first block is not TNG's general-information block (id 0), which every TNG file
+    /// begins with: another file named .tng, whose first bytes read as sizes are nonsense.
+    NotTng,
     /// The block at byte `block` runs to byte `end`, past the end of the file.
     Cut { block: u64, end: u128 },
     /// The header at byte `block` gives a negative size, or one smaller than a header.
@@ -509,6 +514,9 @@ fn blocks(mut file: impl Read + Seek, size: u64) -> std::io::Result<Blocks> {
         bytes(offset, &mut words)?;
         let at = |k: usize| word(words[8 * k..8 * k + 8].try_into().expect("8 bytes"), little);
         let (header, contents, id) = (at(0), at(1), at(2));
+        if offset == 0 && id != GENERAL_INFO {
+            return Ok(Blocks::NotTng);
+        }
         let (Ok(header @ 24..), Ok(contents)) = (u64::try_from(header), u64::try_from(contents)) else {
             return Ok(Blocks::Damaged { block: offset });
         };
@@ -553,8 +561,9 @@ mod tests {
 
     #[test]
     fn block_headers_find_a_cut_a_damaged_size_and_a_mapping_without_wrapping() {
+        // Every file begins with the general-information block (here an empty one).
         let scan = |parts: &[Vec<u8>]| {
-            let bytes = parts.concat();
+            let bytes = [&[block(24, 0, GENERAL_INFO)], parts].concat().concat();
             let size = bytes.len() as u64;
             blocks(std::io::Cursor::new(bytes), size).unwrap()
         };
@@ -564,13 +573,27 @@ mod tests {
         // A mapping block before the first frame set is not one of a frame set.
         assert_eq!(scan(&[block(24, 0, PARTICLE_MAPPING), set.clone()]), Blocks::Whole { mapped: false });
         let max = i64::MAX as u128;
-        for (header, contents, end) in [(i64::MAX, i64::MAX, 24 + 2 * max), (24, i64::MAX, 48 + max), (i64::MAX, 0, 24 + max)] {
-            assert_eq!(scan(&[set.clone(), block(header, contents, FRAME_SET), set.clone()]), Blocks::Cut { block: 24, end });
+        for (header, contents, end) in [(i64::MAX, i64::MAX, 48 + 2 * max), (24, i64::MAX, 72 + max), (i64::MAX, 0, 48 + max)] {
+            assert_eq!(scan(&[set.clone(), block(header, contents, FRAME_SET), set.clone()]), Blocks::Cut { block: 48, end });
         }
-        assert_eq!(scan(&[set.clone(), block(-1, 0, FRAME_SET)]), Blocks::Damaged { block: 24 });
-        assert_eq!(scan(&[set.clone(), block(16, 0, FRAME_SET)]), Blocks::Damaged { block: 24 });
-        assert_eq!(scan(&[set.clone(), set[..20].to_vec()]), Blocks::Cut { block: 24, end: 48 });
-        assert_eq!(scan(&[block(24, 8, FRAME_SET)]), Blocks::Cut { block: 0, end: 32 });
+        assert_eq!(scan(&[set.clone(), block(-1, 0, FRAME_SET)]), Blocks::Damaged { block: 48 });
+        assert_eq!(scan(&[set.clone(), block(16, 0, FRAME_SET)]), Blocks::Damaged { block: 48 });
+        assert_eq!(scan(&[set.clone(), set[..20].to_vec()]), Blocks::Cut { block: 48, end: 72 });
+        assert_eq!(scan(&[block(24, 8, FRAME_SET)]), Blocks::Cut { block: 24, end: 56 });
+    }
+
+    /// Another file named .tng is said to be no TNG file, rather than a TNG file whose first
+    /// block "runs to byte 8573820076051" (its first bytes read as a block size).
+    #[test]
+    fn a_file_that_does_not_begin_with_tng_general_information_is_not_tng() {
+        let text = b"REMARK  this is a PDB file named .tng\nATOM      1  N   ALA A   1       0.000   0.000   0.000\n".to_vec();
+        let size = text.len() as u64;
+        assert_eq!(blocks(std::io::Cursor::new(text.clone()), size).unwrap(), Blocks::NotTng);
+        let path = std::env::temp_dir().join(format!("trajwalk-tng-{}.tng", std::process::id()));
+        std::fs::write(&path, &text).unwrap();
+        let e = check_blocks(&path).unwrap_err().to_string().replace(&path.display().to_string(), "x.tng");
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(e, "x.tng: is not a TNG file: it does not begin with a TNG general-information block");
     }
 
     #[test]

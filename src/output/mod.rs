@@ -242,6 +242,18 @@ pub fn format_model(value: f64, model: f64) -> String {
     format!("+- {model:.d$}")
 }
 
+/// A frame time as a person reads it: an f32 time (XTC, TRR and TNG store them) widened to
+/// f64 printed as the f32's shortest form, `100.00001` rather than `100.00000762939453`;
+/// a time that is no f32 in its f64 form.
+pub fn time_text(t: f64) -> String {
+    let single = t as f32;
+    if f64::from(single) == t {
+        single.to_string()
+    } else {
+        t.to_string()
+    }
+}
+
 /// Said once, under the first frame's table: what the two columns of uncertainty are.
 const TABLE_NOTE: &str = "  (std: Monte Carlo, from the walks. model std: ZENO's fixed model uncertainty, 1% on Rh and 1.5% on q_eta\n   \
 and what is proportional to them; ZENO's printed +- is the two combined, sqrt(std^2 + model^2).)\n";
@@ -255,7 +267,7 @@ fn table_frame(input: &str, f: &FrameReport) -> String {
             f.info.index,
             match (f.info.wepy, f.info.time) {
                 (Some(w), _) => format!(" (run {}, traj {}, cycle {})", w.run, w.traj, w.cycle),
-                (None, Some(t)) => format!(" (time {t} {})", f.time_unit.unwrap_or("")),
+                (None, Some(t)) => format!(" (time {} {})", time_text(t), f.time_unit.unwrap_or("")),
                 (None, None) => String::new(),
             },
             f.spheres,
@@ -435,6 +447,14 @@ mod tests {
         assert_eq!(format_model(1.5e-9, 1.5e-11), "(+- 0.015)e-9");
         assert_eq!(format_model(2.0, 0.0), "+- 0");
         assert_eq!(format_model(f64::NAN, f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn f32_times_print_in_their_shortest_form() {
+        assert_eq!(time_text(f64::from(100.00001f32)), "100.00001");
+        assert_eq!(f64::from(100.00001f32).to_string(), "100.00000762939453", "what the table printed");
+        assert_eq!(time_text(2.5), "2.5");
+        assert_eq!(time_text(0.1), "0.1", "an f64 time that is no f32 keeps its f64 form");
     }
 
     #[test]

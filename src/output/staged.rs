@@ -99,7 +99,22 @@ pub fn check_distinct(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Re
 }
 
 fn temporary_name(name: &str, pid: u32, ext: &str) -> String {
-    format!(".{name}.tmp{pid}{ext}")
+    format!(".{}.tmp{pid}{ext}", shortened(name, ext))
+}
+
+/// The longest file name most filesystems take (NAME_MAX).
+const NAME_MAX: usize = 255;
+
+/// `name` cut (at a character boundary) so that `.NAME.tmpPID.EXT` fits in [`NAME_MAX`]
+/// bytes whatever the process id: a legal 254-character `--out` name was refused "File name
+/// too long" because its temporary name was longer.
+fn shortened<'a>(name: &'a str, ext: &str) -> &'a str {
+    let room = NAME_MAX.saturating_sub(".".len() + ".tmp".len() + u32::MAX.to_string().len() + ext.len());
+    let mut end = name.len().min(room);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 /// Removes `.NAME.tmpPID.EXT` files in `dir` whose process is gone (a SIGKILL, a power cut):
@@ -109,7 +124,7 @@ fn remove_stale(dir: &Path, name: &str, ext: &str) {
     if !Path::new("/proc/self").exists() {
         return;
     }
-    let prefix = format!(".{name}.tmp");
+    let prefix = format!(".{}.tmp", shortened(name, ext));
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
