@@ -237,7 +237,7 @@ impl Job {
                 ),
             });
         }
-        let mut spans = None;
+        let mut unwrapped_in = None;
         if let (true, Some(m)) = (self.unwrap, &frame.cell) {
             let refused = |fault: pbc::CellError| {
                 let fault = match fault {
@@ -278,7 +278,7 @@ impl Job {
                     named && (same_residue || polymer)
                 };
                 pbc::make_whole(&mut centers, &cell, &self.topology.bonds, linked).map_err(refused)?;
-                spans = Some(cell.width());
+                unwrapped_in = Some(cell);
             }
         }
         let mut body = Body::new(&centers, &self.radii, &self.body)
@@ -286,24 +286,20 @@ impl Job {
         if self.sampling.walks < crate::grid::PAYS_FROM_WALKS {
             body.grid = None;
         }
-        // A body still wider than the box after unwrapping would touch its own periodic
-        // images, so it is most likely several molecules (a solvent shell, a wrong
-        // selection) rather than one: said, since the numbers are then those of the union.
-        // (Half the box, the limit of the minimum image, flags ordinary solvated proteins:
-        // cobrotoxin spans 37 A of its 53 A box.)
-        if let Some(width) = spans {
-            let extent = (0..3)
-                .map(|k| {
-                    let (lo, hi) = centers.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| (lo.min(c[k]), hi.max(c[k])));
-                    hi - lo
-                })
-                .fold(0.0, f64::max);
-            if extent > width {
+        // A body that still overlaps its own periodic images after unwrapping is most likely
+        // several molecules (a solvent shell, a wrong selection) rather than one: said, since
+        // the numbers are then those of the union. Measured against the 26 neighbour images,
+        // not the box's face width: a protein in GROMACS's rhombic dodecahedron spans more
+        // than the width and is 18.9 A from its nearest image.
+        if let Some(cell) = &unwrapped_in {
+            if let Some((gap, k, l)) = pbc::nearest_image_gap(&centers, &self.radii, cell, 0.0) {
                 let u = &self.trajectory.length_unit.name;
                 body.warnings.push(format!(
-                    "the body spans {} {u} after unwrapping, more than the box's narrowest width ({} {u}), so it would touch its own periodic images: several molecules, or a selection that is not one?",
-                    pbc::significant(extent),
-                    pbc::significant(width)
+                    "the body overlaps its own periodic image after unwrapping (atom {} and the image of atom {}, by {} {u}): \
+                     several molecules, or a selection that is not one?",
+                    self.atoms[k],
+                    self.atoms[l],
+                    pbc::significant(-gap)
                 ));
             }
         }
