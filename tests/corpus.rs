@@ -76,11 +76,12 @@ fn an_output_that_is_an_input_or_another_output_is_refused_and_nothing_is_touche
         "error: cannot write D/r.csv: the checkpoint is the same file as the output D/r.csv: refusing to write over it"
     );
     assert_eq!(
-        refused(&["--out", &radii]).replace(&radii, "RADII"),
+        // --format: the extension .radii names no output format, which is refused first.
+        refused(&["--out", &radii, "--format", "csv"]).replace(&radii, "RADII"),
         "error: cannot write RADII: the output is the same file as the radii file RADII: refusing to write over it"
     );
     assert_eq!(
-        refused(&["--plot", &s(&d.join("p.png")), "--out", &s(&d.join("p.png"))]),
+        refused(&["--plot", &s(&d.join("p.png")), "--out", &s(&d.join("p.png")), "--format", "csv"]),
         "error: cannot write D/p.png: the output is the same file as the output D/p.png: refusing to write over it"
     );
     assert_eq!(std::fs::read(&x).unwrap(), before, "the input is untouched");
