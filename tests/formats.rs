@@ -996,3 +996,32 @@ fn a_mol2_cut_mid_record_names_the_record_and_the_line() {
         )
     );
 }
+
+/// A TRR cut inside a frame's header (up to 83 bytes of it) was read as the frames before it,
+/// exit 0; a cut anywhere is refused, naming the frame, as the README promises.
+#[test]
+fn a_trr_cut_anywhere_is_refused() {
+    let Some(trr) = shared_data("mda-coordinates/test.trr") else { return };
+    let bytes = std::fs::read(&trr).unwrap();
+    assert_eq!(bytes.len(), 1500, "five frames of 300 bytes");
+    let path = tmp("cut.trr");
+    let says = |n: usize| {
+        std::fs::write(&path, &bytes[..n]).unwrap();
+        Trajectory::open(&path, &OpenOptions::default()).unwrap_err().to_string().replace(&path.display().to_string(), "FILE")
+    };
+    for n in [1201, 1216, 1275] {
+        assert_eq!(says(n), format!("FILE: is truncated: its frame 4 at byte 1200 is cut inside its header: the file ends at byte {n}"));
+    }
+    for n in [1280, 1283, 1450, 1499] {
+        assert_eq!(says(n), format!("FILE: is truncated: its frame 4 runs to byte 1500, but the file ends at byte {n}"));
+    }
+    let mut damaged = bytes.clone();
+    damaged[1200] = 0x55;
+    std::fs::write(&path, &damaged).unwrap();
+    assert_eq!(
+        Trajectory::open(&path, &OpenOptions::default()).unwrap_err().to_string().replace(&path.display().to_string(), "FILE"),
+        "FILE: frame 4 at byte 1200 does not start with the TRR magic number 1993 (a damaged file?)"
+    );
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(Trajectory::open(&path, &OpenOptions::default()).unwrap().len(), 5);
+}

@@ -162,6 +162,61 @@ fn topology_of(frame: &cf::Frame, info: &FormatInfo) -> Topology {
     Topology { atoms, bonds }
 }
 
+/// Refuses a TRR that does not end where a frame does: chemfiles reads a file cut inside a
+/// frame's header (up to 83 bytes of it) as the frames before it, without a word, where a
+/// truncated file must be refused. Walks the frame headers (GROMACS's layout, XDR
+/// big-endian): magic 1993, the version string "GMX_trn_file", thirteen ints (the byte sizes
+/// of the input record, energies, box, virial, pressure, topology, symmetry, x, v and f,
+/// then atoms, step and energy count) and the time and lambda in the frame's precision,
+/// then the data those sizes give.
+fn check_trr_frames(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let io = |error| Error::Io { path: path.into(), error };
+    let input = |message: String| Error::Input { path: path.into(), message };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut head = [0u8; 76];
+    let (mut offset, mut frame) = (0u64, 0usize);
+    while offset < size {
+        let available = (size - offset).min(head.len() as u64) as usize;
+        file.read_exact_at(&mut head[..available], offset).map_err(io)?;
+        let int = |k: usize| i32::from_be_bytes([head[k], head[k + 1], head[k + 2], head[k + 3]]);
+        if available >= 4 && int(0) != 1993 {
+            return Err(input(format!("frame {frame} at byte {offset} does not start with the TRR magic number 1993 (a damaged file?)")));
+        }
+        if available < head.len() {
+            return Err(input(format!("is truncated: its frame {frame} at byte {offset} is cut inside its header: the file ends at byte {size}")));
+        }
+        // The version string: its length with the NUL, then its XDR length and bytes (12).
+        let text = u64::try_from(int(8)).map_err(|_| input(format!("frame {frame} at byte {offset} has a damaged header")))?;
+        let ints = 12 + text.div_ceil(4) * 4;
+        if ints != 24 {
+            return Err(input(format!("frame {frame} at byte {offset} has a version string of {text} bytes, not GMX_trn_file's 12")));
+        }
+        let sizes: Vec<i32> = (0..10).map(|k| int(24 + 4 * k)).collect();
+        let atoms = int(64);
+        if sizes.iter().any(|&s| s < 0) || atoms < 0 {
+            return Err(input(format!("frame {frame} at byte {offset} gives negative sizes (a damaged file?)")));
+        }
+        // The precision, as GROMACS finds it: the box's 9 values, else x, v or f per atom.
+        let real = match (sizes[2], sizes[7].max(sizes[8]).max(sizes[9]), atoms) {
+            (b, _, _) if b > 0 => b / 9,
+            (_, x, n) if x > 0 && n > 0 => x / (3 * n),
+            _ => 4,
+        };
+        if real != 4 && real != 8 {
+            return Err(input(format!("frame {frame} at byte {offset} has sizes of neither single nor double precision (a damaged file?)")));
+        }
+        let length = 76 + 2 * real as u64 + sizes.iter().map(|&s| s as u64).sum::<u64>();
+        if offset + length > size {
+            return Err(input(format!("is truncated: its frame {frame} runs to byte {}, but the file ends at byte {size}", offset + length)));
+        }
+        offset += length;
+        frame += 1;
+    }
+    Ok(())
+}
+
 /// Refuses an mmCIF whose `_atom_site` loop has `label_seq_id` but no `label_entity_id`:
 /// chemfiles 0.10 looks the entity up for every `.` residue number without checking that the
 /// column exists, and crashes (chemfiles' own mmCIF writer makes such files).
@@ -192,6 +247,9 @@ pub fn read_topology(path: &Path, info: &'static FormatInfo) -> Result<Topology>
     if info.name == "mmcif" {
         check_mmcif_columns(path)?;
     }
+    if info.name == "trr" {
+        check_trr_frames(path)?;
+    }
     let mut h = Handle::open(path, info)?;
     if h.trajectory.nsteps() == 0 {
         return Err(Error::Input { path: path.into(), message: "has no frames to read atoms from".into() });
@@ -214,6 +272,9 @@ fn time_of(frame: &cf::Frame, info: &FormatInfo) -> Option<f64> {
 pub fn open(path: &Path, info: &'static FormatInfo, opts: &OpenOptions) -> Result<Trajectory> {
     if info.name == "mmcif" {
         check_mmcif_columns(path)?;
+    }
+    if info.name == "trr" {
+        check_trr_frames(path)?;
     }
     let mut h = Handle::open(path, info)?;
     let n = h.trajectory.nsteps();
