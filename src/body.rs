@@ -121,9 +121,7 @@ pub fn radius_fault(r: f64) -> Option<String> {
     if !(r.is_finite() && r > 0.0) {
         Some(format!("has radius {r}; radii must be positive"))
     } else if r < MIN_RADIUS {
-        Some(format!(
-            "has radius {r:e}, below {MIN_RADIUS:e}, the smallest the f32 storage holds: give the lengths in a smaller unit"
-        ))
+        Some(format!("has radius {r:e}, below {MIN_RADIUS:e}, the smallest the f32 storage holds: give the lengths in a smaller unit"))
     } else if r > MAX_LENGTH {
         Some(format!("has radius {r:e}, above {MAX_LENGTH:e}, the largest the f32 storage holds: give the lengths in a larger unit"))
     } else {
@@ -160,7 +158,7 @@ impl Body {
         let enclosing_radius = spheres.iter().map(|s| vec3::norm(s.center64()) + s.radius as f64).fold(0.0, f64::max);
         // Spheres each within range can still lie too far apart for f32 (their relative
         // centres overflow to infinity past 3.4e38, and the squares long before).
-        if !(enclosing_radius <= MAX_LENGTH) {
+        if enclosing_radius.is_nan() || enclosing_radius > MAX_LENGTH {
             return Err(Error::Body(format!(
                 "the body reaches {enclosing_radius:e} from its centre, above {MAX_LENGTH:e}, the largest the f32 storage holds: \
                  give the lengths in a larger unit"

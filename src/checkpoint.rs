@@ -319,9 +319,9 @@ fn describe(path: &Path, e: &rusqlite::Error) -> String {
              --fresh cannot empty a file SQLite cannot read"
         ),
         Some(DatabaseBusy | DatabaseLocked) => match holder(path) {
-            Some((pid, command)) => format!(
-                "is in use by another run (process {pid}: {command}); wait for it to end, or give another --checkpoint file"
-            ),
+            Some((pid, command)) => {
+                format!("is in use by another run (process {pid}: {command}); wait for it to end, or give another --checkpoint file")
+            }
             None => "is in use by another run (on another host, or one whose lock is not listed here); \
                      wait for it to end, or give another --checkpoint file"
                 .into(),
@@ -600,8 +600,10 @@ mod tests {
         let path = scratch("other.sqlite");
         {
             let c = Connection::open(&path).unwrap();
-            c.execute_batch("CREATE TABLE frames (id INTEGER, name TEXT); INSERT INTO frames VALUES (1, 'keep me'); CREATE TABLE users (x);")
-                .unwrap();
+            c.execute_batch(
+                "CREATE TABLE frames (id INTEGER, name TEXT); INSERT INTO frames VALUES (1, 'keep me'); CREATE TABLE users (x);",
+            )
+            .unwrap();
         }
         let before = std::fs::read(&path).unwrap();
         for fresh in [false, true] {

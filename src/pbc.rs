@@ -151,16 +151,17 @@ impl Cell {
 
 /// Where the body comes nearest its own periodic images: over the 26 neighbour images
 /// (every lattice translation with coefficients -1, 0 or 1), the pair of sphere k and the
-/// image of sphere l whose surfaces are nearest, as (gap, k, l) with the gap |x_k - x_l - T|
-/// - r_k - r_l; None when no sphere comes within `reach` of an image's surface. The cell's
-/// face width says nothing here: on GROMACS's rhombic dodecahedron (80, 80, 80, 60, 60, 90)
-/// a protein spanning 58.9 A of its 56.7 A width is 18.9 A from its nearest image.
-/// Spheres are binned on a grid of `2 r_max + reach`, so a body of n spheres costs 26 n
-/// lookups of 27 bins, and none when the body's diameter is below the shortest translation.
+/// image of sphere l whose surfaces are nearest, as (gap, k, l) with the gap the distance
+/// |x_k - x_l - T| less both radii; None when no sphere comes within `reach` of an image's
+/// surface. The cell's face width says nothing here: on GROMACS's rhombic dodecahedron
+/// (80, 80, 80, 60, 60, 90) a protein spanning 58.9 A of its 56.7 A width is 18.9 A from
+/// its nearest image. Spheres are binned on a grid of `2 r_max + reach`, so a body of n
+/// spheres costs 26 n lookups of 27 bins, and none when its diameter is below the shortest
+/// translation.
 pub fn nearest_image_gap(centers: &[V3], radii: &[f64], cell: &Cell, reach: f64) -> Option<(f64, usize, usize)> {
     let r_max = radii.iter().cloned().fold(0.0f64, f64::max);
     let cutoff = 2.0 * r_max + reach.max(0.0);
-    if centers.is_empty() || !(cutoff > 0.0) {
+    if centers.is_empty() || cutoff.is_nan() || cutoff <= 0.0 {
         return None;
     }
     let [a, b, c] = cell.vectors;

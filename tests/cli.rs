@@ -265,7 +265,8 @@ fn the_out_extension_picks_the_format_in_any_case_and_an_unknown_one_is_refused(
     }
     assert!(!unknown.exists(), "nothing is written under a refused name");
     // --format settles it whatever the extension.
-    let out = trajwalk(&["run", &ex, "--walks", "500", "--interior", "500", "--quiet", "--format", "csv", "--out", unknown.to_str().unwrap()]);
+    let out =
+        trajwalk(&["run", &ex, "--walks", "500", "--interior", "500", "--quiet", "--format", "csv", "--out", unknown.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_to_string(&unknown).unwrap().starts_with("frame,time,step"));
     std::fs::remove_dir_all(dir).unwrap();
@@ -279,7 +280,10 @@ fn radii_the_f32_body_cannot_hold_are_refused_naming_the_atom() {
     let peptide = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/peptide.h5md").display().to_string();
     for (radius, why) in [
         ("1e25", "has radius 1e25, above 1e18, the largest the f32 storage holds: give the lengths in a larger unit"),
-        ("1e-300", "has radius 1e-300, below 1.1754943508222875e-38, the smallest the f32 storage holds: give the lengths in a smaller unit"),
+        (
+            "1e-300",
+            "has radius 1e-300, below 1.1754943508222875e-38, the smallest the f32 storage holds: give the lengths in a smaller unit",
+        ),
     ] {
         let out = trajwalk(&["run", &peptide, "--radius", radius, "--walks", "100", "--interior", "100"]);
         assert_eq!(out.status.code(), Some(1));

@@ -388,7 +388,8 @@ fn a_prmtop_pointer_at_the_bottom_of_i64_is_refused_not_wrapped() {
     assert!(PRMTOP.contains(pointers));
     // Residue 1 ends where residue 2 starts: a pointer of either extreme ends it out of order.
     for given in ["-9223372036854775808", "9223372036854775807"] {
-        let text = PRMTOP.replace(pointers, &format!("%FLAG RESIDUE_POINTER\n%FORMAT(3I20)\n                   1{given:>20}                   5\n"));
+        let text = PRMTOP
+            .replace(pointers, &format!("%FLAG RESIDUE_POINTER\n%FORMAT(3I20)\n                   1{given:>20}                   5\n"));
         std::fs::write(&top, text).unwrap();
         let e = trajwalk::io::formats::read_topology(&top).unwrap_err();
         assert_eq!(
@@ -919,14 +920,20 @@ fn a_dcd_without_a_box_reads_with_none_and_bad_ones_are_refused() {
     let mut damaged = good.clone();
     let first = good.len() - 3 * frame_bytes;
     damaged[first + 56..first + 60].copy_from_slice(&23i32.to_le_bytes());
-    assert_eq!(says(damaged), "its header gives 6 atoms, but its first coordinate record holds 23 bytes (5.75 atoms of 4 bytes) (a damaged file?)");
+    assert_eq!(
+        says(damaged),
+        "its header gives 6 atoms, but its first coordinate record holds 23 bytes (5.75 atoms of 4 bytes) (a damaged file?)"
+    );
     let mut damaged = good.clone();
     damaged[first + frame_bytes + 56..first + frame_bytes + 60].copy_from_slice(&23i32.to_le_bytes());
-    let e = Trajectory::open(&{
-        let path = tmp("bad-second.dcd");
-        std::fs::write(&path, damaged).unwrap();
-        path
-    }, &OpenOptions::default())
+    let e = Trajectory::open(
+        &{
+            let path = tmp("bad-second.dcd");
+            std::fs::write(&path, damaged).unwrap();
+            path
+        },
+        &OpenOptions::default(),
+    )
     .and_then(|t| t.reader(0..6)?.read_chunk(&t.chunks(&[1], 1)[0]));
     assert_eq!(
         e.unwrap_err().to_string().replace(&format!("{}: ", tmp("bad-second.dcd").display()), ""),
@@ -936,7 +943,10 @@ fn a_dcd_without_a_box_reads_with_none_and_bad_ones_are_refused() {
     // NaN cell angle as a cell "rectangular but not along the axes".
     let mut seven = good.clone();
     seven[268..272].copy_from_slice(&7i32.to_le_bytes());
-    assert_eq!(says(seven), "its header gives 7 atoms, but its first coordinate record holds 24 bytes (6 atoms of 4 bytes) (a damaged file?)");
+    assert_eq!(
+        says(seven),
+        "its header gives 7 atoms, but its first coordinate record holds 24 bytes (6 atoms of 4 bytes) (a damaged file?)"
+    );
     let mut nan = good.clone();
     nan[first + 12..first + 20].copy_from_slice(&f64::NAN.to_le_bytes());
     assert_eq!(says(nan), "frame 0: its cell [0.0, NaN, 0.0, 1.0, 1.0, 0.0] holds a value that is not a finite number");

@@ -302,7 +302,20 @@ fn messages_say_what_is_wrong_and_what_to_do() {
             "invalid option: selection 'protein' matches no atoms (of 47681); the input names no atoms or residues (its format holds \
              coordinates only): give --topology FILE, a PDB, GRO, PSF or PRMTOP of the same atoms",
         );
-        let out = trajwalk(&["run", &s(&xtc), "--select", "index 0:10", "--radius", "1.5", "--frames", "1", "--walks", "100", "--interior", "100"]);
+        let out = trajwalk(&[
+            "run",
+            &s(&xtc),
+            "--select",
+            "index 0:10",
+            "--radius",
+            "1.5",
+            "--frames",
+            "1",
+            "--walks",
+            "100",
+            "--interior",
+            "100",
+        ]);
         let table = String::from_utf8_lossy(&out.stdout);
         assert!(table.contains(&format!("{}, frame 1 (time 100.00001 ps): 11 spheres", s(&xtc))), "{table}");
     }

@@ -112,10 +112,7 @@ fn every_header_sized_allocation_is_bounded_by_the_file() {
     let path = scratch("damaged.xtc");
     std::fs::write(&path, xtc(1_000_000, &vec![0xff; 256 << 10])).unwrap();
     let (message, peak) = refused_open(&path);
-    assert_eq!(
-        message,
-        "FILE: frame 0: its compressed coordinates are damaged (they end at bit 2097238 of 2097152)"
-    );
+    assert_eq!(message, "FILE: frame 0: its compressed coordinates are damaged (they end at bit 2097238 of 2097152)");
     peaks.push(("xtc stream that does not decode", peak));
 
     // DCD: 100 million atoms in a 1 kB file.

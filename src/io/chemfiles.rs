@@ -185,7 +185,9 @@ fn check_trr_frames(path: &Path) -> Result<()> {
             return Err(input(format!("frame {frame} at byte {offset} does not start with the TRR magic number 1993 (a damaged file?)")));
         }
         if available < head.len() {
-            return Err(input(format!("is truncated: its frame {frame} at byte {offset} is cut inside its header: the file ends at byte {size}")));
+            return Err(input(format!(
+                "is truncated: its frame {frame} at byte {offset} is cut inside its header: the file ends at byte {size}"
+            )));
         }
         // The version string: its length with the NUL, then its XDR length and bytes (12).
         let text = u64::try_from(int(8)).map_err(|_| input(format!("frame {frame} at byte {offset} has a damaged header")))?;
@@ -205,11 +207,16 @@ fn check_trr_frames(path: &Path) -> Result<()> {
             _ => 4,
         };
         if real != 4 && real != 8 {
-            return Err(input(format!("frame {frame} at byte {offset} has sizes of neither single nor double precision (a damaged file?)")));
+            return Err(input(format!(
+                "frame {frame} at byte {offset} has sizes of neither single nor double precision (a damaged file?)"
+            )));
         }
         let length = 76 + 2 * real as u64 + sizes.iter().map(|&s| s as u64).sum::<u64>();
         if offset + length > size {
-            return Err(input(format!("is truncated: its frame {frame} runs to byte {}, but the file ends at byte {size}", offset + length)));
+            return Err(input(format!(
+                "is truncated: its frame {frame} runs to byte {}, but the file ends at byte {size}",
+                offset + length
+            )));
         }
         offset += length;
         frame += 1;

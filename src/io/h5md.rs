@@ -199,7 +199,9 @@ pub fn open(path: &Path, file: &hdf5::File, opts: &OpenOptions) -> Result<Trajec
     if values * 4 > u128::from(stored) * MAX_COMPRESSION {
         return Err(input_error(
             path,
-            format!("{position_path} has shape {shape:?} but stores {stored} bytes, too few for its values even compressed (a damaged file?)"),
+            format!(
+                "{position_path} has shape {shape:?} but stores {stored} bytes, too few for its values even compressed (a damaged file?)"
+            ),
         ));
     }
     // A failed allocation would abort the process.

@@ -53,7 +53,11 @@ pub fn read(path: &Path) -> Result<Topology> {
             // wrapped to a small number of bonds (the rest dropped without a word).
             "NTITLE" => {
                 k = at.checked_add(count).filter(|&end| end <= lines.len()).ok_or_else(|| {
-                    parse_error(path, at, format!("!NTITLE announces {count} title lines, but the file ends {} lines after it", lines.len() - at))
+                    parse_error(
+                        path,
+                        at,
+                        format!("!NTITLE announces {count} title lines, but the file ends {} lines after it", lines.len() - at),
+                    )
                 })?
             }
             "NATOM" => {

@@ -132,8 +132,7 @@ fn scan(path: &Path, no_cell: bool) -> Result<(usize, Vec<FrameInfo>, Spans)> {
         if frame == 0 && atoms > 9 {
             let mut data = vec![0u8; length as usize - HEADER];
             file.read_exact_at(&mut data, offset + HEADER as u64).map_err(io)?;
-            check_stream(&data, atoms, atoms)
-                .map_err(|why| Error::Input { path: path.into(), message: format!("frame 0: {why}") })?;
+            check_stream(&data, atoms, atoms).map_err(|why| Error::Input { path: path.into(), message: format!("frame 0: {why}") })?;
         }
         if available >= HEADER {
             if int(b, 52) != atoms as i32 {

@@ -310,7 +310,8 @@ mod tests {
         for (index, &time) in times.iter().enumerate() {
             let result = FrameResult::of(vec![Estimate { quantity: Quantity::HydrodynamicRadius, value: vec![20.0], std: vec![0.1] }]);
             let info = FrameInfo { index, key: index as u64, step: None, time, wepy: None };
-            let report = FrameReport { info: &info, length_unit: &unit, time_unit: Some("ps"), spheres: 1, result: &result, from_checkpoint: false };
+            let report =
+                FrameReport { info: &info, length_unit: &unit, time_unit: Some("ps"), spheres: 1, result: &result, from_checkpoint: false };
             plot.frame(&report).unwrap();
         }
         plot
