@@ -94,6 +94,10 @@ const KEYWORDS: &[&str] = &[
     "index", "bynum", "byres", "around", "sphzone", "sphlayer", "cyzone", "cylayer", "isolayer", "point",
 ];
 
+/// The keywords that select by residue (the residue's name, number or kind): a selection
+/// using one on an input that names no residues is told why it matched nothing.
+const RESIDUE_KEYWORDS: &[&str] = &["protein", "backbone", "water", "ions", "resname", "resid", "byres"];
+
 /// How deeply a selection may nest, counting each `(`, `not` and `byres` as one level: the
 /// parser and the matcher recurse once per level, so an unbounded depth (a generated
 /// selection, a fuzzer's) would overflow the stack and abort with no message. No selection
@@ -161,7 +165,9 @@ impl Selection {
                     "; the input names no atoms or residues (its format holds coordinates only): give --topology FILE, \
                      a PDB, GRO, PSF or PRMTOP of the same atoms"
                 }
-                (true, false) => "; the input names no residues: to select by residue, give --topology FILE",
+                (true, false) if self.text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| RESIDUE_KEYWORDS.contains(&w)) => {
+                    "; the input names no residues: to select by residue, give --topology FILE"
+                }
                 _ => "",
             };
             return Err(Error::Option(format!("selection {} matches no atoms (of {}){hint}", quote(&self.text), topology.len())));
