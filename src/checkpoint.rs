@@ -340,10 +340,16 @@ fn holder(path: &Path) -> Option<(u32, String)> {
     let (major, minor) = (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff), (dev & 0xff) | ((dev >> 12) & !0xff));
     let file = format!("{major:02x}:{minor:02x}:{}", m.ino());
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    let pid: u32 = locks.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() >= 6 && f[1] == "POSIX" && f[5] == file).then(|| f[4].parse().ok()).flatten()
-    })?;
+    // Another process's lock first: this process may hold a lock of its own on the file
+    // while it waits for the holder's.
+    let pids: Vec<u32> = locks
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 6 && f[1] == "POSIX" && f[5] == file).then(|| f[4].parse().ok()).flatten()
+        })
+        .collect();
+    let pid = pids.iter().copied().find(|&p| p != std::process::id()).or(pids.first().copied())?;
     let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let mut command = argv.split(|&b| b == 0).filter(|a| !a.is_empty()).map(String::from_utf8_lossy).collect::<Vec<_>>().join(" ");
     if command.chars().count() > 200 {

@@ -170,7 +170,9 @@ fn a_checkpoint_in_use_is_refused_naming_the_run_that_holds_it() {
     let (input, radii) = example();
     let (cp, out) = (scratch("held.sqlite"), scratch("held.csv"));
     let (cp_s, out_s) = (s(&cp), s(&out));
-    let args = ["run", &input, "--radii", &radii, "--walks", "4e4", "--interior", "2000", "--strategy", "serial", "--quiet"];
+    // Frames of about a second each: the holder must outlive the second run's wait for the
+    // lock (SQLite's busy timeout, 10 s).
+    let args = ["run", &input, "--radii", &radii, "--walks", "3e5", "--interior", "2000", "--strategy", "serial", "--quiet"];
     let mut first = args.to_vec();
     first.extend(["--checkpoint", &cp_s, "--out", &out_s]);
     let mut holder = spawn_trajwalk(&first);
@@ -220,6 +222,8 @@ fn a_failed_frame_is_recorded_and_computed_again_next_time() {
         .unwrap();
     let message = format!("{}: frame 3: atom 1 (C) has a non-finite coordinate [NaN, 0.0, 0.0]", s(&path));
     assert_eq!(rows, vec![(0, true, None), (1, true, None), (2, true, None), (3, false, Some(message.clone()))]);
+    // A run holds its checkpoint exclusively, so no other connection may be open on it.
+    drop(conn);
     let again = trajwalk(&args);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
