@@ -222,6 +222,10 @@ def test_complex_numbers_are_refused_not_cut_to_their_real_parts():
     with pytest.raises(TypeError) as e:
         trajwalk.compute(np.zeros((2, 3)), 1.0, times=[1j])
     assert str(e.value) == "times must be real numbers, not complex128"
+    # Not numbers at all: the value named, not float()'s bare complaint.
+    with pytest.raises(TypeError) as e:
+        trajwalk.compute(np.zeros((2, 3)), [1.0, None])
+    assert str(e.value) == "radii must be numbers, not None"
 
 
 @pytest.mark.parametrize(

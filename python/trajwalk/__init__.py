@@ -50,6 +50,11 @@ def _real(name, value, dtype=float) -> np.ndarray:
     a = np.asarray(value)
     if np.iscomplexobj(a):
         raise TypeError(f"{name} must be real numbers, not {a.dtype}")
+    if a.dtype == object or a.dtype.kind in "USb":
+        # numpy would read None as NaN, "1.5" as 1.5 and fail on "abc" with float()'s words.
+        bad = [x for x in a.ravel() if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating))]
+        if bad:
+            raise TypeError(f"{name} must be numbers, not {(bad[0].item() if isinstance(bad[0], np.generic) else bad[0])!r}")
     return a if dtype is None else a.astype(dtype, copy=False)
 
 
