@@ -240,6 +240,7 @@ def test_a_body_wider_than_its_box_is_warned_about():
         "frames 0, 1: the body spans 10.50 A after unwrapping, more than the box's narrowest width (8.000 A), so it would "
         "touch its own periodic images: several molecules, or a selection that is not one? (the numbers are frame 0's)"
     ]
+    assert record[0].filename == __file__
 
 
 def test_results_iterate_as_zenowrappers_do():

@@ -295,6 +295,8 @@ def test_frame_warnings_are_python_warnings_once_per_kind_with_the_frames():
     )
     assert r.warnings == [[message]] * 3
     assert [str(w.message) for w in record] == [f"frames 4, 5, 6: {message} (the numbers are frame 4's)"]
+    # Shown at the caller's line, not inside trajwalk.
+    assert record[0].filename == __file__
 
 
 def test_the_gpu_probe_leaves_stderr_quiet_on_a_headless_node():

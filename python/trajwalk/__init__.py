@@ -72,7 +72,18 @@ def frame_warnings(results: Results) -> None:
             text = f"frame {frames[0]}: {found[0][1]}"
         else:
             text = f"frames {_frame_list(frames)}: {found[0][1]} (the numbers are frame {frames[0]}'s)"
-        warnings.warn(text, TrajwalkWarning, stacklevel=3)
+        warnings.warn(text, TrajwalkWarning, stacklevel=caller_level())
+
+
+def caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside trajwalk and MDAnalysis, for a warning
+    issued by the function that calls this: the user's line, whichever backend ran."""
+    import sys
+
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in ("trajwalk", "MDAnalysis"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _frame_list(frames, most=10) -> str:

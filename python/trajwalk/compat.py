@@ -47,7 +47,7 @@ import warnings
 
 import numpy as np
 
-from . import TrajwalkWarning, _frame_list, _trajwalk, check_options
+from . import TrajwalkWarning, _frame_list, _trajwalk, caller_level, check_options
 from .mda import TrajWalk, type_radius
 
 # ZenoWrapper's name, trajwalk's quantity, its shape per frame and its unit as ZenoWrapper
@@ -277,7 +277,7 @@ class ZenoWrapper(TrajWalk):
                     f"{which}: {', '.join(names)} could not be computed (no interior sample fell inside the body: "
                     "raise n_interior_samples) and are reported as 0, as ZENO does",
                     TrajwalkWarning,
-                    stacklevel=3,
+                    stacklevel=caller_level(),
                 )
 
 
