@@ -104,7 +104,10 @@ class TrajWalk(AnalysisBase):
 
     After :meth:`run`, ``results.trajwalk`` holds the :class:`trajwalk.Results` and every
     quantity is also ``results.<name>`` (a :class:`trajwalk.Quantity` with ``value``,
-    ``std`` and ``model_std`` arrays over the frames analysed).
+    ``std`` and ``model_std`` arrays over the frames analysed). The frames' warnings are
+    issued once per run as :class:`trajwalk.TrajwalkWarning`. A misspelt option is refused
+    here, with the close names; what a backend adds to the options (one thread per worker)
+    holds for its run only.
     """
 
     _analysis_algorithm_is_parallelizable = True
