@@ -43,6 +43,7 @@ What differs, on purpose:
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -161,8 +162,6 @@ class ZenoWrapper(TrajWalk):
         verbose=False,
         **kwargs,
     ) -> None:
-        import inspect
-
         zenowrappers = [p for p in inspect.signature(ZenoWrapper.__init__).parameters if p not in ("self", "kwargs")]
         check_options(kwargs, set(_trajwalk.option_names(False)) | {"unwrap", "chunk_frames"} | set(_IGNORED), zenowrappers)
         ignored = [k for k in _IGNORED if k in kwargs]
