@@ -128,6 +128,7 @@ const MEMORY_OPTIONS: &[&str] = &[
     "max_rsd_capacitance",
     "max_rsd_polarizability",
     "max_rsd_volume",
+    "estimator",
     "temperature",
     "viscosity",
     "mass",

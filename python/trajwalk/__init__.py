@@ -280,6 +280,7 @@ def compute(
     ``length_unit`` is the coordinates' unit (A, nm, ...). Options (the command line's, in
     Python's words): ``n_walks`` (default 1e6), ``n_interior_samples`` (1e6), ``seed`` (0),
     ``max_rsd_capacitance``, ``max_rsd_polarizability``, ``max_rsd_volume`` (percent),
+    ``estimator`` ("hit-points", the default, or "zeno": ZENO's own estimators),
     ``temperature`` (K, or text such as "20C"), ``viscosity`` (text with a unit, "1.002cp",
     or "water"), ``mass`` (Da, or text, or "auto" with ``elements``), ``buoyancy_factor``,
     ``launch`` ("tight" or "zeno"), ``launch_radius``, ``skin_thickness``, ``radius_scale``,
