@@ -320,3 +320,15 @@ def test_the_gpu_probe_leaves_stderr_quiet_on_a_headless_node():
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == "b'1'"
     assert "XDG_RUNTIME_DIR" not in out.stderr, out.stderr
+
+
+def test_the_estimator_is_chosen_by_name_and_zenos_is_the_hit_fraction():
+    # A lone sphere in its tight launch sphere: every walk hits, so ZENO's C = t R is the
+    # launch radius exactly with no spread; the pairs of hit points give the radius to their
+    # own, far from zero, std.
+    zeno = trajwalk.compute([[0.0, 0.0, 0.0]], 2.0, n_walks=4000, n_interior_samples=100, estimator="zeno")
+    assert zeno.capacitance.std[0] == 0.0 and abs(zeno.capacitance.value[0] - 2.0) < 1e-5
+    pairs = trajwalk.compute([[0.0, 0.0, 0.0]], 2.0, n_walks=4000, n_interior_samples=100)
+    assert pairs.capacitance.std[0] > 0.0 and z_ok(pairs.capacitance.value, pairs.capacitance.std, 2.0)
+    with pytest.raises(ValueError, match="^invalid option: estimator 'binomial' is not one of hit-points, zeno$"):
+        trajwalk.compute([[0.0, 0.0, 0.0]], 2.0, estimator="binomial")
