@@ -38,7 +38,7 @@ fn gpu(c: &mut Criterion) {
         group.bench_function("cpu_1_thread", |b| {
             b.iter(|| {
                 first += cpu_blocks;
-                (first..first + cpu_blocks).map(|i| exterior_block(&body, seeds, i, u64::MAX).hits).sum::<f64>()
+                (first..first + cpu_blocks).map(|i| exterior_block(&body, seeds, i, u64::MAX).tally.hits).sum::<f64>()
             })
         });
         let pool = Pool::new(cores).unwrap();
@@ -47,7 +47,7 @@ fn gpu(c: &mut Criterion) {
         group.bench_function(format!("cpu_{cores}_threads"), |b| {
             b.iter(|| {
                 first += all_blocks;
-                pool.map(first..first + all_blocks, |i| exterior_block(&body, seeds, i, u64::MAX).hits).iter().sum::<f64>()
+                pool.map(first..first + all_blocks, |i| exterior_block(&body, seeds, i, u64::MAX).tally.hits).iter().sum::<f64>()
             })
         });
         if let (Ok(g), Some(w)) = (&device, &walker) {
@@ -62,7 +62,7 @@ fn gpu(c: &mut Criterion) {
                     first_block += blocks;
                     let none = Blocks { first: 0, last: 0, end: 0 };
                     let out = w.submit(g, &[Work { body: &body, seeds, ext, int: none }]).unwrap().wait(g).unwrap();
-                    out[0].0.iter().map(|t| t.hits).sum::<f64>()
+                    out[0].0.iter().map(|t| t.tally.hits).sum::<f64>()
                 })
             });
         }

@@ -59,7 +59,9 @@ fn walks(c: &mut Criterion) {
         group.bench_function(format!("exterior_1_thread/{label}"), |b| {
             b.iter(|| {
                 first += blocks;
-                (first..first + blocks).map(|i| exterior_block(&body, Seeds { seed: 42, frame_key: 0 }, i, u64::MAX).hits).sum::<f64>()
+                (first..first + blocks)
+                    .map(|i| exterior_block(&body, Seeds { seed: 42, frame_key: 0 }, i, u64::MAX).tally.hits)
+                    .sum::<f64>()
             })
         });
     }

@@ -4,8 +4,9 @@
 //
 // One workgroup is one block of 32 walks (src/walk.rs BLOCK): its invocations each run one
 // walk, then the block's tally is summed in invocation order, component by component, and
-// written to the workgroup's slot. The CPU adds the slots in block order in f64 and runs the
-// CPU's estimators on them. Several frames share a dispatch: `frames` says where each
+// written to the workgroup's slot, followed by each walk's end point (x, y, z, and 1 for a hit,
+// 0 for an escape) for the hit-point estimator. The CPU adds the slots in block order in f64
+// and runs the CPU's estimators on them. Several frames share a dispatch: `frames` says where each
 // frame's blocks start among the dispatch's workgroups, and where its spheres and nodes are.
 //
 // Arithmetic is f32 with positions relative to the launch centre; src/gpu/mod.rs refuses a
@@ -54,7 +55,10 @@ struct Params {
 @group(0) @binding(5) var<uniform> params: Params;
 
 const BLOCK: u32 = 32u;
-const EXT_WORDS: u32 = 20u;
+// A block's slot: the tally's 30 words (src/walk.rs ExteriorTally) padded to 32, then
+// BLOCK end points of 4 words.
+const EXT_WORDS: u32 = 32u;
+const EXT_STRIDE: u32 = EXT_WORDS + 4u * BLOCK;
 const INT_WORDS: u32 = 11u;
 const INTERIOR_STREAM: u32 = 0x80000000u;
 const STACK: u32 = 64u;
@@ -342,15 +346,27 @@ fn exterior(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
                 if (rand_uniform(&rng) < 0.5 + start[i] / (2.0 * big_r)) {
                     c = 1.0;
                 }
+                // The charge's conditional mean given the walk, beside the drawn one.
+                let m = start[i] / big_r;
                 t[3u + i] = c;
+                t[18u + i] = m;
                 for (var j = 0u; j < 3u; j++) {
                     t[9u + 3u * i + j] = c * x[j];
+                    t[21u + 3u * i + j] = m * x[j];
                 }
             }
             t[6] = x.x;
             t[7] = x.y;
             t[8] = x.z;
+            let at = g * EXT_STRIDE + EXT_WORDS + 4u * lane;
+            ext_out[at] = x.x;
+            ext_out[at + 1u] = x.y;
+            ext_out[at + 2u] = x.z;
+            ext_out[at + 3u] = 1.0;
         }
+    }
+    if (!(t[1] > 0.0)) {
+        ext_out[g * EXT_STRIDE + EXT_WORDS + 4u * lane + 3u] = 0.0;
     }
     ext_rows[lane] = t;
     workgroupBarrier();
@@ -359,7 +375,7 @@ fn exterior(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
         for (var i = 0u; i < BLOCK; i++) {
             sum += ext_rows[i][lane];
         }
-        ext_out[g * EXT_WORDS + lane] = sum;
+        ext_out[g * EXT_STRIDE + lane] = sum;
     }
 }
 

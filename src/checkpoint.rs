@@ -147,6 +147,7 @@ pub fn identity(job: &Job) -> Result<Identity> {
     id.insert("max_rsd_capacitance".into(), json(serde_json::json!(s.max_rsd_capacitance)));
     id.insert("max_rsd_polarizability".into(), json(serde_json::json!(s.max_rsd_polarizability)));
     id.insert("max_rsd_volume".into(), json(serde_json::json!(s.max_rsd_volume)));
+    id.insert("estimator".into(), s.estimator.name().into());
     id.insert("conditions".into(), json(serde_json::json!(job.conditions)));
     Ok(id)
 }

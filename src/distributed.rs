@@ -38,7 +38,7 @@ use crate::plan::{self, Constraints, Distribution, GpuCost, GpuOption, Plan, Pro
 use crate::pool::Pool;
 use crate::trajectory::{FrameInfo, FrameReader};
 use crate::transport::{Description, Hello, Message, Transport};
-use crate::walk::{self, ExteriorTally, InteriorTally, Seeds};
+use crate::walk::{self, ExteriorBlock, InteriorTally, Seeds};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -273,7 +273,7 @@ impl<'a> Engine<'a> {
         let pool = self.pool.as_ref().expect("made above");
         Ok(match interior {
             false => {
-                let t: Vec<ExteriorTally> = pool.map(first..last, |b| walk::exterior_block(body, seeds, b, end));
+                let t: Vec<ExteriorBlock> = pool.map(first..last, |b| walk::exterior_block(body, seeds, b, end));
                 bytemuck::cast_slice(&t).to_vec()
             }
             true => {
@@ -845,7 +845,7 @@ impl Round<'_, '_> {
                     let bad = || Error::Rank { rank: 0, host: String::new(), message: "a rank sent tallies of the wrong size".into() };
                     match interior {
                         false => {
-                            let t: &[ExteriorTally] = bytemuck::try_cast_slice(words).map_err(|_| bad())?;
+                            let t: &[ExteriorBlock] = bytemuck::try_cast_slice(words).map_err(|_| bad())?;
                             if t.len() as u64 != last - first {
                                 return Err(bad());
                             }

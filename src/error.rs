@@ -165,6 +165,8 @@ pub enum Setting {
     MaxRsdPolarizability,
     /// The volume's target relative std.
     MaxRsdVolume,
+    /// What the walks are made into ([`crate::estimate::Estimator`]).
+    Estimator,
     /// The last frame plus one of a slice.
     Stop,
     /// The spacing of a slice of frames.
@@ -193,6 +195,7 @@ impl Setting {
             MaxRsdCapacitance => "--max-rsd-capacitance",
             MaxRsdPolarizability => "--max-rsd-polarizability",
             MaxRsdVolume => "--max-rsd-volume",
+            Estimator => "--estimator",
             Stop => "--stop",
             Step => "--step",
             Frames => "--frames",

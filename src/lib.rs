@@ -29,6 +29,7 @@ pub mod estimate;
 pub mod exec;
 pub mod gpu;
 pub mod grid;
+pub mod hit_points;
 pub mod io;
 pub mod job;
 pub mod output;

@@ -247,9 +247,9 @@ pub fn process_memory_bytes(field: &str) -> Option<u64> {
 }
 
 /// Walks (or samples) a frame needs for a target rsd, from what `done` of them gave.
-fn needed(done: u64, rsd_now: f64, target: Option<f64>, cap: u64) -> u64 {
+fn needed(done: u64, rsd_now: f64, target: Option<f64>, cap: u64, order: i32) -> u64 {
     match target {
-        Some(t) if rsd_now.is_finite() && rsd_now > 0.0 => ((done as f64 * (rsd_now / t).powi(2)).ceil() as u64).clamp(1, cap),
+        Some(t) if rsd_now.is_finite() && rsd_now > 0.0 => ((done as f64 * (rsd_now / t).powi(order)).ceil() as u64).clamp(1, cap),
         Some(_) => cap,
         None => cap,
     }
@@ -270,7 +270,13 @@ pub fn profile(job: &Job, cores: usize) -> Result<Profile> {
     let (mut read_s, mut body_s, mut walk_s, mut int_s, mut walks, mut interior) = (0.0, 0.0, 0.0, 0.0, 0u64, 0u64);
     let (mut speedup, mut body_bytes) = (1.0, 0);
     let (mut need_walks, mut need_interior) = (0u64, 0u64);
-    let probe = |walks, interior_samples| Sampling { walks, interior_samples, seed: job.sampling.seed, ..Default::default() };
+    let probe = |walks, interior_samples| Sampling {
+        walks,
+        interior_samples,
+        seed: job.sampling.seed,
+        estimator: job.sampling.estimator,
+        ..Default::default()
+    };
     for (k, &f) in picks.iter().enumerate() {
         let t = Instant::now();
         let chunk = job.trajectory.chunks(&[f], 1)[0];
@@ -296,10 +302,10 @@ pub fn profile(job: &Job, cores: usize) -> Result<Profile> {
         let exterior = [(s.max_rsd_capacitance, Quantity::Capacitance), (s.max_rsd_polarizability, Quantity::MeanPolarizability)]
             .into_iter()
             .filter(|(t, _)| t.is_some())
-            .map(|(t, q)| needed(PROBE_WALKS, rsd(&w, q), t, s.walks))
+            .map(|(t, q)| needed(PROBE_WALKS, rsd(&w, q), t, s.walks, crate::compute::rsd_order(q, s.estimator, w.hits as usize)))
             .max();
         need_walks = need_walks.max(exterior.unwrap_or(s.walks));
-        need_interior = need_interior.max(needed(PROBE_INTERIOR, rsd(&i, Quantity::Volume), s.max_rsd_volume, s.interior_samples));
+        need_interior = need_interior.max(needed(PROBE_INTERIOR, rsd(&i, Quantity::Volume), s.max_rsd_volume, s.interior_samples, 2));
         if k == 0 && all.threads() > 1 {
             // The fastest of two runs each: a shared machine's noise only ever slows a run, so
             // the minimum is the steadier estimate of what the cores can do (one run each

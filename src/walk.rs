@@ -31,6 +31,38 @@ pub struct ExteriorTally {
     pub end: [f64; 3],
     /// Sum of c_i x_e,j, row-major.
     pub charge_end: [f64; 9],
+    /// Sum over hits of the charges' conditional means given the walk, `E[c_i] = x_s,i / R`
+    /// (x_s the launch point): what the hit-point estimator uses instead of the drawn
+    /// charges (docs/method.md). Kept beside them, so the walk is the same for both.
+    pub mean_charge: [f64; 3],
+    /// Sum of (x_s,i / R) x_e,j, row-major.
+    pub mean_charge_end: [f64; 9],
+}
+
+/// A block's tally and where its walks hit: the hit-point estimator of the capacitance
+/// needs each hit point, not only their sums. A flat `Pod` like the tally, so the GPU, the
+/// MPI transport and the pool move it as they move tallies.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+pub struct ExteriorBlock {
+    /// The block's sums.
+    pub tally: ExteriorTally,
+    /// The first `tally.hits` entries are the hit points x_e of the block's walks that hit,
+    /// in walk-index order, relative to the launch centre; the rest are zero.
+    pub hits: [V3; BLOCK as usize],
+}
+
+impl Default for ExteriorBlock {
+    fn default() -> Self {
+        Zeroable::zeroed()
+    }
+}
+
+impl ExteriorBlock {
+    /// The hit points, in walk-index order.
+    pub fn hit_points(&self) -> &[V3] {
+        &self.hits[..self.tally.hits as usize]
+    }
 }
 
 /// Sums over the interior samples of a block (or more), before division by their count; f64
@@ -119,7 +151,7 @@ struct Walker {
 #[derive(Clone, Copy, Debug)]
 enum End {
     Escaped,
-    Hit { end: V3, charge: [f64; 3] },
+    Hit { end: V3, charge: [f64; 3], mean_charge: [f64; 3] },
 }
 
 impl Walker {
@@ -144,7 +176,8 @@ impl Walker {
         if d < st {
             self.rng.rewind(before);
             let charge = [0, 1, 2].map(|i| if self.rng.uniform() < 0.5 + self.start[i] / (2.0 * big_r) { 1.0 } else { -1.0 });
-            return Some(End::Hit { end: self.x, charge });
+            let mean_charge = self.start.map(|s| s / big_r);
+            return Some(End::Hit { end: self.x, charge, mean_charge });
         }
         self.x = vec3::add(self.x, vec3::scale(direction, d));
         let r2 = vec3::dot(self.x, self.x);
@@ -163,13 +196,15 @@ impl End {
     /// Adds a hit's sums to `tally` (the walk itself is counted at its launch).
     #[inline(always)]
     fn add_to(&self, tally: &mut ExteriorTally) {
-        let End::Hit { end: x, charge } = self else { return };
+        let End::Hit { end: x, charge, mean_charge } = self else { return };
         tally.hits += 1.0;
         for i in 0..3 {
-            let c = charge[i];
+            let (c, m) = (charge[i], mean_charge[i]);
             tally.charge[i] += c;
+            tally.mean_charge[i] += m;
             for j in 0..3 {
                 tally.charge_end[3 * i + j] += c * x[j];
+                tally.mean_charge_end[3 * i + j] += m * x[j];
             }
         }
         for j in 0..3 {
@@ -217,9 +252,9 @@ pub fn interior_sample(body: &Body, seeds: Seeds, j: u32, tally: &mut InteriorTa
     }
 }
 
-/// The walks `block*BLOCK .. min((block+1)*BLOCK, end)`, summed in index order, by the
-/// fastest [`Kernel`] this CPU runs.
-pub fn exterior_block(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+/// The walks `block*BLOCK .. min((block+1)*BLOCK, end)`, summed in index order, with their
+/// hit points, by the fastest [`Kernel`] this CPU runs.
+pub fn exterior_block(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorBlock {
     exterior_block_with(Kernel::detect(), body, seeds, block, end)
 }
 
@@ -259,7 +294,7 @@ impl Kernel {
 }
 
 /// [`exterior_block`] by the given kernel.
-pub fn exterior_block_with(kernel: Kernel, body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+pub fn exterior_block_with(kernel: Kernel, body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorBlock {
     match kernel.0 {
         Isa::Portable => exterior_block_portable(body, seeds, block, end),
         // SAFETY: a Kernel holding Avx2 exists only where Kernel::avx2 found the feature.
@@ -269,14 +304,14 @@ pub fn exterior_block_with(kernel: Kernel, body: &Body, seeds: Seeds, block: u64
 }
 
 #[inline(never)]
-fn exterior_block_portable(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+fn exterior_block_portable(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorBlock {
     exterior_block_inline(body, seeds, block, end)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline(never)]
-fn exterior_block_avx2(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
+fn exterior_block_avx2(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorBlock {
     exterior_block_inline(body, seeds, block, end)
 }
 
@@ -286,8 +321,9 @@ const INTERLEAVED: usize = 2;
 /// The loop both kernels compile: everything it calls on the hot path is inlined into it,
 /// since a call out of a target-feature function runs the callee's baseline code.
 #[inline(always)]
-fn exterior_block_inline(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorTally {
-    let mut tally = ExteriorTally::default();
+fn exterior_block_inline(body: &Body, seeds: Seeds, block: u64, end: u64) -> ExteriorBlock {
+    let mut out = ExteriorBlock::default();
+    let tally = &mut out.tally;
     let first = block * BLOCK;
     let last = ((block + 1) * BLOCK).min(end).max(first);
     // Two walks step in turn, so that one's latencies (square roots, cache misses) overlap
@@ -317,9 +353,12 @@ fn exterior_block_inline(body: &Body, seeds: Seeds, block: u64, end: u64) -> Ext
     }
     tally.walks = (last - first) as f64;
     for end in &ends[..(last - first) as usize] {
-        end.add_to(&mut tally);
+        if let End::Hit { end: x, .. } = end {
+            out.hits[tally.hits as usize] = *x;
+        }
+        end.add_to(tally);
     }
-    tally
+    out
 }
 
 /// The interior samples `block*BLOCK .. min((block+1)*BLOCK, end)`, summed in index order.
@@ -373,8 +412,8 @@ mod tests {
         for i in 0..blocks {
             let p = exterior_block_with(Kernel::PORTABLE, &a, seeds, i, u64::MAX);
             let v = exterior_block_with(avx2, &b, seeds, i, u64::MAX);
-            assert_eq!(bytemuck::cast::<_, [u64; 18]>(p), bytemuck::cast::<_, [u64; 18]>(v), "block {i}");
-            hits += p.hits;
+            assert_eq!(bytemuck::bytes_of(&p), bytemuck::bytes_of(&v), "block {i}");
+            hits += p.tally.hits;
         }
         assert!(hits > 0.5 * (blocks * BLOCK) as f64, "{hits} hits");
         assert_eq!(Kernel::detect(), avx2);
@@ -399,19 +438,22 @@ mod tests {
             for kernel in kernels.iter().flatten() {
                 let t = exterior_block_with(*kernel, &body, seeds, block, end);
                 assert_eq!(
-                    bytemuck::cast::<_, [u64; 18]>(t),
-                    bytemuck::cast::<_, [u64; 18]>(one_by_one),
+                    bytemuck::cast::<_, [u64; 30]>(t.tally),
+                    bytemuck::cast::<_, [u64; 30]>(one_by_one),
                     "block {block} to {end}, {kernel:?}"
                 );
+                // The hit points are the tally's end points, one by one, in walk order.
+                let ends = t.hit_points().iter().fold([0.0; 3], |s, x| vec3::add(s, *x));
+                assert_eq!(ends, one_by_one.end, "block {block} to {end}");
             }
         }
     }
 
     /// The walks as they were before the fifth speed round (commit 387fafd), pinned: the
-    /// FNV-1a hash of 64 blocks' tally bits on a clump with a grid, as
-    /// `examples/walk_cost BODY 0 2048 tight` prints it; that example, built from 387fafd,
-    /// printed this on the same body written as a .bod. A change that alters any walk's
-    /// hits, steps, end points or charges changes it.
+    /// FNV-1a hash of 64 blocks' tally bits on a clump with a grid (the 18 words ZENO's
+    /// estimators read), as `examples/walk_cost BODY 0 2048 tight` prints it; that example,
+    /// built from 387fafd, printed this on the same body written as a .bod. A change that
+    /// alters any walk's hits, steps, end points or drawn charges changes it.
     #[test]
     fn the_walks_are_the_bits_of_before_the_fifth_speed_round() {
         let mut rng = Stream::new(45, 0, 0, 0);
@@ -420,8 +462,8 @@ mod tests {
         for kernel in [Some(Kernel::PORTABLE), Kernel::avx2()].into_iter().flatten() {
             let mut hash = 0xcbf2_9ce4_8422_2325u64;
             for b in 0..64 {
-                let t = exterior_block_with(kernel, &body, seeds, b, u64::MAX);
-                for w in bytemuck::cast::<_, [u64; 18]>(t) {
+                let t = exterior_block_with(kernel, &body, seeds, b, u64::MAX).tally;
+                for w in &bytemuck::cast::<_, [u64; 30]>(t)[..18] {
                     for byte in w.to_le_bytes() {
                         hash = (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3);
                     }

@@ -304,3 +304,25 @@ fn an_out_name_of_254_characters_is_written() {
     assert!(std::fs::read_to_string(&path).unwrap().starts_with("frame,time,step"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `--estimator zeno` is trajwalk's numbers from before the hit-point estimator, bit for bit:
+/// these are what the build of commit 379c381 printed for the same command (JSON floats
+/// round-trip exactly). The default estimator gives other numbers from the same walks.
+#[test]
+fn the_zeno_estimator_is_the_bits_of_before_and_the_default_uses_the_same_walks() {
+    let zeno = json_run(&["--seed", "5", "--estimator", "zeno"]);
+    let f = &zeno["frames"][0];
+    assert_eq!(zeno["parameters"]["sampling"]["estimator"], "zeno");
+    assert_eq!(f["capacitance"]["value"].as_f64(), Some(1.3861027597609785));
+    assert_eq!(f["capacitance"]["std"].as_f64(), Some(0.005441521718125116));
+    assert_eq!(f["mean_polarizability"]["value"].as_f64(), Some(34.601028014037375));
+    assert_eq!(f["mean_polarizability"]["std"].as_f64(), Some(0.3983035653929209));
+    assert_eq!(f["intrinsic_viscosity"]["value"].as_f64(), Some(3.318856791884772));
+    let pairs = json_run(&["--seed", "5"]);
+    let p = &pairs["frames"][0];
+    assert_eq!(pairs["parameters"]["sampling"]["estimator"], "hit-points");
+    assert_eq!((&p["hits"], &p["steps_per_walk"]), (&f["hits"], &f["steps_per_walk"]), "the same walks");
+    assert_ne!(p["capacitance"]["value"], f["capacitance"]["value"]);
+    let std = |d: &Value| d["capacitance"]["std"].as_f64().unwrap();
+    assert!(std(p) < std(f) / 5.0, "the pairs' std {} against the hit fraction's {}", std(p), std(f));
+}

@@ -51,11 +51,18 @@ fn negative_start_and_stop_count_from_the_end() {
 #[test]
 fn a_capacitance_target_alone_budgets_the_walks_it_needs_not_the_cap() {
     let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
-    let out = ok(&["plan", &input, "--radii", &radii, "--stop", "4", "--max-rsd-capacitance", "0.5", "--format", "json"]);
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let walks = plan["plan"]["profile"]["walks_per_frame"].as_u64().unwrap();
-    // Rh of this peptide to 0.5% takes about 6e4 walks (1e6 is the cap).
-    assert!((20_000..300_000).contains(&walks), "{walks} walks per frame predicted");
+    let walks = |estimator: &str| {
+        let args = ["plan", &input, "--radii", &radii, "--stop", "4", "--max-rsd-capacitance", "0.5", "--estimator", estimator];
+        let out = ok(&[&args[..], &["--format", "json"]].concat());
+        let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        plan["plan"]["profile"]["walks_per_frame"].as_u64().unwrap()
+    };
+    // Rh of this peptide to 0.5% takes about 6e4 walks by the hit fraction (1e6 is the cap),
+    // and a few thousand by the pairs of hit points, whose error falls like 1/N.
+    let zeno = walks("zeno");
+    assert!((20_000..300_000).contains(&zeno), "{zeno} walks per frame predicted for ZENO's estimator");
+    let pairs = walks("hit-points");
+    assert!((500..10_000).contains(&pairs), "{pairs} walks per frame predicted for the hit points");
 }
 
 #[test]

@@ -12,8 +12,8 @@ use common::{body, sampling, touching, trajwalk};
 use serde_json::Value;
 use std::sync::Arc;
 use trajwalk::body::{Body, BodyOptions};
-use trajwalk::compute::FrameResult;
-use trajwalk::estimate::{Context, Quantity};
+use trajwalk::compute::{FrameResult, Sampling};
+use trajwalk::estimate::{Context, Estimator, Quantity};
 use trajwalk::exec::gpu::compute_body;
 use trajwalk::gpu::walks::{philox, Walker};
 use trajwalk::gpu::Gpu;
@@ -129,11 +129,16 @@ fn the_gpu_agrees_with_the_cpu_on_a_protein_sized_body_and_repeats_itself_exactl
 fn one_sphere_and_a_hundred_thousand_spheres_both_work() {
     let Some((g, w)) = device() else { return };
     let one = body(&[[0.0; 3]], &[2.5], &BodyOptions::default());
-    let r = on_gpu(&g, &w, &one, 4096, 4096);
+    let zeno = Sampling { estimator: Estimator::Zeno, ..sampling(4096, 4096, 3) };
+    let r = compute_body(&g, &w, &one, 7, &zeno, &ctx(&one)).unwrap();
     let exact = |q| (value(&r, q).0[0], value(&r, q).1[0]);
     let ((c, c_std), (v, v_std)) = (exact(Quantity::Capacitance), exact(Quantity::Volume));
-    // The launch sphere hugs a lone sphere: every walk hits and every sample is inside.
+    // The launch sphere hugs a lone sphere: every walk hits and every sample is inside, so
+    // the hit fraction is exact; the pairs of hit points (f32 from the device) agree.
     assert!((c - 2.5).abs() < 1e-5 && c_std == 0.0, "{c} +- {c_std}");
+    let pairs = on_gpu(&g, &w, &one, 4096, 4096);
+    let (c, c_std) = (value(&pairs, Quantity::Capacitance).0[0], value(&pairs, Quantity::Capacitance).1[0]);
+    assert!(c_std > 0.0 && (c - 2.5).abs() <= 4.0 * c_std, "hit points: {c} +- {c_std}");
     assert!((v / (4.0 / 3.0 * std::f64::consts::PI * 2.5f64.powi(3)) - 1.0).abs() < 1e-4 && v_std == 0.0, "{v} +- {v_std}");
     let big = globule(100_000);
     assert_eq!(big.spheres.len(), 100_000);

@@ -195,7 +195,7 @@ fn three_ranks_share_one_frames_walks_and_fold_them_to_the_same_bits() {
     // Two frames with a target: several rounds of blocks per frame, the stopping rule on
     // rank 0.
     let mut options = peptide(2, 20_000);
-    options.job.sampling.max_rsd_capacitance = Some(1.0);
+    options.job.sampling.max_rsd_polarizability = Some(1.0);
     let reference = scratch("within-alone.csv");
     let single = alone(&input, &options, &reference);
     let csv = scratch("within-ranks.csv");

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::Duration;
 use trajwalk::analysis::{Analysis, Options, Sink};
@@ -34,6 +35,7 @@ fn keyword(setting: Setting) -> &'static str {
         Setting::MaxRsdCapacitance => "max_rsd_capacitance",
         Setting::MaxRsdPolarizability => "max_rsd_polarizability",
         Setting::MaxRsdVolume => "max_rsd_volume",
+        Setting::Estimator => "estimator",
         Setting::Stop => "stop",
         Setting::Step => "step",
         Setting::Frames => "frames",
@@ -116,6 +118,87 @@ fn with_unit(key: &str, v: &Bound<PyAny>, default_unit: Option<&str>) -> PyResul
     }
 }
 
+/// The options `compute` (frames in memory) takes, the keywords of `options()` below: the
+/// Python layer checks a call's keywords against them before any work, so that a misspelt
+/// one is refused at once with the close names, by `TrajWalk(...)` and `ZenoWrapper(...)` too.
+const MEMORY_OPTIONS: &[&str] = &[
+    "n_walks",
+    "n_interior_samples",
+    "seed",
+    "max_rsd_capacitance",
+    "max_rsd_polarizability",
+    "max_rsd_volume",
+    "estimator",
+    "temperature",
+    "viscosity",
+    "mass",
+    "buoyancy_factor",
+    "launch",
+    "launch_radius",
+    "skin_thickness",
+    "radius_scale",
+    "radius_add",
+    "unwrap",
+    "select",
+    "strategy",
+    "workers",
+    "threads",
+    "cores",
+    "gpu_adapter",
+    "gpu_batch",
+    "max_memory",
+    "verify",
+    "progress",
+];
+
+/// The options only a file-based `run` takes besides [`MEMORY_OPTIONS`]; `radius`,
+/// `no_unwrap`, `run` and `traj` are the command line's own spellings.
+const FILE_OPTIONS: &[&str] = &[
+    "length_unit",
+    "radii",
+    "radius",
+    "radii_key",
+    "topology",
+    "group",
+    "runs",
+    "run",
+    "trajs",
+    "traj",
+    "start",
+    "stop",
+    "step",
+    "frames",
+    "no_unwrap",
+    "out",
+    "format",
+    "plot",
+    "checkpoint",
+    "fresh",
+];
+
+/// The option names `compute` (`file` false) or `run` (`file` true) takes.
+#[pyfunction]
+fn option_names(file: bool) -> Vec<&'static str> {
+    MEMORY_OPTIONS.iter().chain(if file { FILE_OPTIONS } else { &[] }).copied().collect()
+}
+
+/// `frames=[...]` of a file-based run: indices from 0, each named in the message when it is
+/// not one.
+fn frame_list(v: &Bound<PyAny>) -> PyResult<Vec<usize>> {
+    let list: Vec<Bound<PyAny>> = v.extract().map_err(|_| {
+        PyTypeError::new_err(format!("frames must be a list of frame indices (whole numbers from 0), not {}", type_name(v)))
+    })?;
+    list.iter()
+        .map(|f| match f.extract::<i64>() {
+            Ok(i) if i >= 0 => Ok(i as usize),
+            Ok(i) => Err(PyValueError::new_err(format!("invalid option: frames must be frame indices from 0 (the first frame), got {i}"))),
+            Err(_) => {
+                Err(PyTypeError::new_err(format!("frames must be a list of frame indices (whole numbers from 0), got {}", type_name(f))))
+            }
+        })
+        .collect()
+}
+
 /// What a call asks beyond the library's options: outputs and the checkpoint.
 #[derive(Default)]
 struct Outputs {
@@ -134,10 +217,13 @@ fn options(kw: Option<&Bound<PyDict>>, file: bool) -> PyResult<(Options, Outputs
     let mut out = Outputs::default();
     let (mut temperature, mut viscosity, mut mass, mut buoyancy) = (None, None, None, None);
     let (mut start, mut stop, mut step, mut frames) = (None, None, None, None);
-    let (mut radii, mut radii_key) = (None::<Bound<PyAny>>, None::<String>);
+    let (mut radii, mut radii_key, mut radius) = (None::<Bound<PyAny>>, None::<String>, None::<f64>);
     let Some(kw) = kw else { return Ok((o, out)) };
     for (k, v) in kw.iter() {
         let key: String = k.extract()?;
+        if !option_names(file).contains(&key.as_str()) {
+            return Err(PyTypeError::new_err(format!("unexpected keyword argument '{key}'")));
+        }
         if v.is_none() {
             continue;
         }
@@ -149,6 +235,7 @@ fn options(kw: Option<&Bound<PyDict>>, file: bool) -> PyResult<(Options, Outputs
             "max_rsd_capacitance" => s.max_rsd_capacitance = Some(extract(&key, &v, "a number")?),
             "max_rsd_polarizability" => s.max_rsd_polarizability = Some(extract(&key, &v, "a number")?),
             "max_rsd_volume" => s.max_rsd_volume = Some(extract(&key, &v, "a number")?),
+            "estimator" => s.estimator = extract::<String>(&key, &v, "'hit-points' or 'zeno'")?.parse().map_err(error)?,
             "temperature" => temperature = Some(with_unit(&key, &v, Some("K"))?),
             "viscosity" => viscosity = Some(with_unit(&key, &v, None)?),
             "mass" => mass = Some(with_unit(&key, &v, Some("Da"))?),
@@ -176,15 +263,22 @@ fn options(kw: Option<&Bound<PyDict>>, file: bool) -> PyResult<(Options, Outputs
             "verify" => o.verify = count(&key, &v)? as usize,
             "length_unit" if file => o.open.length_unit = Some(extract(&key, &v, "a unit name")?),
             "radii" if file => radii = Some(v.clone()),
+            // The command line's --radius R: one radius for every atom.
+            "radius" if file => radius = Some(extract::<f64>(&key, &v, "a number")?),
+            "no_unwrap" if file => {
+                if extract::<bool>(&key, &v, "True or False")? {
+                    o.job.unwrap = false;
+                }
+            }
             "radii_key" if file => radii_key = Some(extract(&key, &v, "'element', 'name' or 'type'")?),
             "topology" if file => o.open.topology = Some(extract(&key, &v, "a path")?),
             "group" if file => o.open.group = Some(extract(&key, &v, "text")?),
-            "runs" if file => o.open.runs = Some(extract(&key, &v, "a list of whole numbers")?),
-            "trajs" if file => o.open.trajs = Some(extract(&key, &v, "a list of whole numbers")?),
+            "runs" | "run" if file => o.open.runs = Some(extract(&key, &v, "a list of whole numbers")?),
+            "trajs" | "traj" if file => o.open.trajs = Some(extract(&key, &v, "a list of whole numbers")?),
             "start" if file => start = Some(extract::<i64>(&key, &v, "a whole number")?),
             "stop" if file => stop = Some(extract::<i64>(&key, &v, "a whole number")?),
             "step" if file => step = Some(count(&key, &v)? as usize),
-            "frames" if file => frames = Some(extract::<Vec<usize>>(&key, &v, "a list of frame indices")?),
+            "frames" if file => frames = Some(frame_list(&v)?),
             "out" if file => out.out = Some(extract(&key, &v, "a path")?),
             "format" if file => out.format = Some(extract(&key, &v, "'json', 'csv', 'table' or 'h5'")?),
             "plot" if file => out.plot = Some(extract(&key, &v, "a path")?),
@@ -209,7 +303,14 @@ fn options(kw: Option<&Bound<PyDict>>, file: bool) -> PyResult<(Options, Outputs
                 return Err(PyValueError::new_err(format!("invalid option: radii_key must be 'element', 'name' or 'type', got '{other}'")))
             }
         };
+        if let Some(r) = radius {
+            if radii.is_some() {
+                return Err(PyValueError::new_err("invalid option: give radius (one for every atom) or radii, not both"));
+            }
+            o.job.radii = Some(Radii::Uniform(r));
+        }
         o.job.radii = match radii {
+            None if radius.is_some() => o.job.radii.take(),
             None if key != RadiiKey::Element => {
                 return Err(PyValueError::new_err("invalid option: radii_key needs radii=FILE: the built-in tables are by element"))
             }
@@ -296,7 +397,9 @@ where
                 outcome
             });
             let mut signal = None;
-            while finished.recv_timeout(Duration::from_millis(100)).is_err() {
+            // A run that panics drops `done` unsent: Disconnected ends the wait as Ok does,
+            // only a timeout waits on (looking for Ctrl-C), so a panic cannot hang the call.
+            while let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(Duration::from_millis(100)) {
                 if signal.is_none() {
                     if let Err(e) = Python::attach(|py| py.check_signals()) {
                         stop.store(true, Ordering::SeqCst);
@@ -304,13 +407,33 @@ where
                     }
                 }
             }
-            (worker.join().expect("the run does not panic"), signal)
+            (worker.join(), signal)
         })
     });
     if let Some(e) = signal {
         return Err(e);
     }
-    Ok((analysis, outcome))
+    match outcome {
+        Ok(outcome) => Ok((analysis, outcome)),
+        Err(payload) => Err(panicked(payload)),
+    }
+}
+
+/// `f`, with a panic on the calling thread turned into a RuntimeError as [`panicked`] says.
+fn guarded<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panicked(payload)))
+}
+
+/// A panic of a run as the RuntimeError a Python caller can catch (pyo3's PanicException
+/// derives from BaseException, which `except Exception` misses), with the panic's message:
+/// a bug of trajwalk's, reported as one.
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> PyErr {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    PyRuntimeError::new_err(format!("trajwalk failed inside the computation (a bug: please report it): {message}"))
 }
 
 /// The frames as a dict of flat arrays that `trajwalk.Results` shapes.
@@ -388,70 +511,72 @@ fn compute<'py>(
     cells: Option<PyReadonlyArray3<'py, f64>>,
     residues: Option<Residues>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (mut opts, outputs) = crate::options(options, false)?;
-    let (coordinates, atoms) = if let Ok(a) = positions.extract::<PyReadonlyArray3<f32>>() {
-        (Coordinates::F32(a.as_array().iter().copied().collect()), a.as_array().shape()[1])
-    } else if let Ok(a) = positions.extract::<PyReadonlyArray3<f64>>() {
-        (Coordinates::F64(a.as_array().iter().copied().collect()), a.as_array().shape()[1])
-    } else {
-        return Err(PyTypeError::new_err("positions must be a float32 or float64 array of frames x atoms x 3"));
-    };
-    let mut topology = match elements {
-        Some(e) => Topology::from_elements(e.iter().map(|s| s.as_deref().and_then(topology::element_symbol)).collect()),
-        None => Topology::default(),
-    };
-    // Names and residues (atom names, residue names and numbers, segments), so that the
-    // library's unwrap keeps a polymer's consecutive residues together.
-    if let Some((names, resnames, resids, segids)) = residues {
-        if topology.is_empty() {
-            topology = Topology::from_elements(vec![None; names.len()]);
-        }
-        let n = topology.len();
-        if [names.len(), resnames.len(), resids.len(), segids.len()].iter().any(|&k| k != n) {
-            return Err(PyValueError::new_err(format!("the residue lists must have one entry for each of the {n} atoms")));
-        }
-        for (i, atom) in topology.atoms.iter_mut().enumerate() {
-            atom.name = names[i].clone();
-            atom.resname = resnames[i].clone();
-            atom.resid = resids[i];
-            atom.chain = segids[i].clone();
-            atom.segid = segids[i].clone();
-        }
-    }
-    let cells = match cells {
-        None => None,
-        Some(c) => {
-            let c = c.as_array();
-            if c.shape()[1..] != [3, 3] {
-                return Err(PyValueError::new_err("cells must be frames x 3 x 3 (rows are the cell vectors)"));
+    guarded(|| {
+        let (mut opts, outputs) = crate::options(options, false)?;
+        let (coordinates, atoms) = if let Ok(a) = positions.extract::<PyReadonlyArray3<f32>>() {
+            (Coordinates::F32(a.as_array().iter().copied().collect()), a.as_array().shape()[1])
+        } else if let Ok(a) = positions.extract::<PyReadonlyArray3<f64>>() {
+            (Coordinates::F64(a.as_array().iter().copied().collect()), a.as_array().shape()[1])
+        } else {
+            return Err(PyTypeError::new_err("positions must be a float32 or float64 array of frames x atoms x 3"));
+        };
+        let mut topology = match elements {
+            Some(e) => Topology::from_elements(e.iter().map(|s| s.as_deref().and_then(topology::element_symbol)).collect()),
+            None => Topology::default(),
+        };
+        // Names and residues (atom names, residue names and numbers, segments), so that the
+        // library's unwrap keeps a polymer's consecutive residues together.
+        if let Some((names, resnames, resids, segids)) = residues {
+            if topology.is_empty() {
+                topology = Topology::from_elements(vec![None; names.len()]);
             }
-            Some((0..c.shape()[0]).map(|f| std::array::from_fn(|i| std::array::from_fn(|j| c[[f, i, j]]))).collect())
+            let n = topology.len();
+            if [names.len(), resnames.len(), resids.len(), segids.len()].iter().any(|&k| k != n) {
+                return Err(PyValueError::new_err(format!("the residue lists must have one entry for each of the {n} atoms")));
+            }
+            for (i, atom) in topology.atoms.iter_mut().enumerate() {
+                atom.name = names[i].clone();
+                atom.resname = resnames[i].clone();
+                atom.resid = resids[i];
+                atom.chain = segids[i].clone();
+                atom.segid = segids[i].clone();
+            }
         }
-    };
-    opts.job.radii = match radii {
-        None => None,
-        Some(r) => match r.extract::<f64>() {
-            Ok(uniform) => Some(Radii::Uniform(uniform)),
-            Err(_) => Some(Radii::PerAtom(extract("radii", r, "a number or one radius per atom")?)),
-        },
-    };
-    if opts.job.radii.is_none() && topology.is_empty() {
-        return Err(PyValueError::new_err("invalid option: give radii (one per atom, or one for all) or the atoms' elements"));
-    }
-    let frames = Frames { name: "positions".into(), coordinates, atoms, keys, times, cells };
-    let unit = LengthUnit::parse(length_unit).map_err(error)?;
-    let trajectory = Trajectory::from_memory(frames, topology, unit, time_unit).map_err(error)?;
-    let mut analysis = Analysis::from_trajectory(trajectory, opts).map_err(error)?;
-    if let Some(p) = plan {
-        analysis = analysis.with_plan(p.inner.clone());
-    }
-    let mut collected = Collected::default();
-    let progress = outputs.progress;
-    let (analysis, outcome) = run_detached(py, analysis, &mut collected, move || {
-        Ok(vec![Box::new(trajwalk::progress::Progress::new(progress)) as Box<dyn Sink>])
-    })?;
-    let completed = outcome.map_err(error)?;
-    results(py, &analysis, collected, &completed)
+        let cells = match cells {
+            None => None,
+            Some(c) => {
+                let c = c.as_array();
+                if c.shape()[1..] != [3, 3] {
+                    return Err(PyValueError::new_err("cells must be frames x 3 x 3 (rows are the cell vectors)"));
+                }
+                Some((0..c.shape()[0]).map(|f| std::array::from_fn(|i| std::array::from_fn(|j| c[[f, i, j]]))).collect())
+            }
+        };
+        opts.job.radii = match radii {
+            None => None,
+            Some(r) => match r.extract::<f64>() {
+                Ok(uniform) => Some(Radii::Uniform(uniform)),
+                Err(_) => Some(Radii::PerAtom(extract("radii", r, "a number or one radius per atom")?)),
+            },
+        };
+        if opts.job.radii.is_none() && topology.is_empty() {
+            return Err(PyValueError::new_err("invalid option: give radii (one per atom, or one for all) or the atoms' elements"));
+        }
+        let frames = Frames { name: "positions".into(), coordinates, atoms, keys, times, cells };
+        let unit = LengthUnit::parse(length_unit).map_err(error)?;
+        let trajectory = Trajectory::from_memory(frames, topology, unit, time_unit).map_err(error)?;
+        let mut analysis = Analysis::from_trajectory(trajectory, opts).map_err(error)?;
+        if let Some(p) = plan {
+            analysis = analysis.with_plan(p.inner.clone());
+        }
+        let mut collected = Collected::default();
+        let progress = outputs.progress;
+        let (analysis, outcome) = run_detached(py, analysis, &mut collected, move || {
+            Ok(vec![Box::new(trajwalk::progress::Progress::new(progress)) as Box<dyn Sink>])
+        })?;
+        let completed = outcome.map_err(error)?;
+        results(py, &analysis, collected, &completed)
+    })
 }
 
 /// The file-based run with every option of the command line's `run`, on one input or on
@@ -459,47 +584,51 @@ fn compute<'py>(
 #[pyfunction]
 #[pyo3(signature = (paths, options=None))]
 fn run<'py>(py: Python<'py>, paths: Vec<PathBuf>, options: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyDict>> {
-    let (opts, outputs) = self::options(options, true)?;
-    let mut analysis = Analysis::open_all(&paths, opts).map_err(error)?;
-    if let Some(cp) = &outputs.checkpoint {
-        analysis = analysis.checkpoint(cp, outputs.fresh);
-    }
-    let format = outputs.format.clone().or_else(|| {
-        outputs.out.as_deref().and_then(|p| p.extension()).and_then(|e| e.to_str()).map(|e| match e {
-            "json" => "json".to_string(),
-            "csv" => "csv".to_string(),
-            "h5" | "h5md" | "hdf5" => "h5".to_string(),
-            _ => "table".to_string(),
-        })
-    });
-    let style = match format.as_deref() {
-        None | Some("h5") => None,
-        Some("json") => Some(Style::Json),
-        Some("csv") => Some(Style::Csv),
-        Some("table") => Some(Style::Table),
-        Some(other) => return Err(PyValueError::new_err(format!("invalid option: format must be json, csv, table or h5, got '{other}'"))),
-    };
-    if let (Some("h5"), None) = (format.as_deref(), &outputs.out) {
-        return Err(PyValueError::new_err("invalid option: format 'h5' writes a file: give out='FILE.h5'"));
-    }
-    let h5 = format.as_deref() == Some("h5");
-    let Outputs { out, plot, progress, .. } = outputs;
-    let mut collected = Collected::default();
-    let (analysis, outcome) = run_detached(py, analysis, &mut collected, move || {
-        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(trajwalk::progress::Progress::new(progress))];
-        if let Some(style) = style {
-            sinks.push(Box::new(Report::new(trajwalk::output::staged::Destination::open(out.as_deref())?, style)));
+    guarded(|| {
+        let (opts, outputs) = self::options(options, true)?;
+        let mut analysis = Analysis::open_all(&paths, opts).map_err(error)?;
+        if let Some(cp) = &outputs.checkpoint {
+            analysis = analysis.checkpoint(cp, outputs.fresh);
         }
-        if let (true, Some(path)) = (h5, &out) {
-            sinks.push(Box::new(trajwalk::output::h5::H5Results::create(path)?));
+        let format = outputs.format.clone().or_else(|| {
+            outputs.out.as_deref().and_then(|p| p.extension()).and_then(|e| e.to_str()).map(|e| match e {
+                "json" => "json".to_string(),
+                "csv" => "csv".to_string(),
+                "h5" | "h5md" | "hdf5" => "h5".to_string(),
+                _ => "table".to_string(),
+            })
+        });
+        let style = match format.as_deref() {
+            None | Some("h5") => None,
+            Some("json") => Some(Style::Json),
+            Some("csv") => Some(Style::Csv),
+            Some("table") => Some(Style::Table),
+            Some(other) => {
+                return Err(PyValueError::new_err(format!("invalid option: format must be json, csv, table or h5, got '{other}'")))
+            }
+        };
+        if let (Some("h5"), None) = (format.as_deref(), &outputs.out) {
+            return Err(PyValueError::new_err("invalid option: format 'h5' writes a file: give out='FILE.h5'"));
         }
-        if let Some(path) = &plot {
-            sinks.push(Box::new(trajwalk::plot::Plot::new(path)?));
-        }
-        Ok(sinks)
-    })?;
-    let completed = outcome.map_err(error)?;
-    results(py, &analysis, collected, &completed)
+        let h5 = format.as_deref() == Some("h5");
+        let Outputs { out, plot, progress, .. } = outputs;
+        let mut collected = Collected::default();
+        let (analysis, outcome) = run_detached(py, analysis, &mut collected, move || {
+            let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(trajwalk::progress::Progress::new(progress))];
+            if let Some(style) = style {
+                sinks.push(Box::new(Report::new(trajwalk::output::staged::Destination::open(out.as_deref())?, style)));
+            }
+            if let (true, Some(path)) = (h5, &out) {
+                sinks.push(Box::new(trajwalk::output::h5::H5Results::create(path)?));
+            }
+            if let Some(path) = &plot {
+                sinks.push(Box::new(trajwalk::plot::Plot::new(path)?));
+            }
+            Ok(sinks)
+        })?;
+        let completed = outcome.map_err(error)?;
+        results(py, &analysis, collected, &completed)
+    })
 }
 
 /// The library's Bondi radius of each element (NaN where the table has none), for a
@@ -521,11 +650,14 @@ fn statistical_inefficiency(values: Vec<f64>) -> Option<f64> {
 /// The extension module.
 #[pymodule]
 fn _trajwalk(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // At import, before trajwalk starts any thread of its own.
+    trajwalk::gpu::quiet_mesa_device_select();
     m.add_class::<Plan>()?;
     m.add_function(wrap_pyfunction!(compute, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(bondi_radii, m)?)?;
     m.add_function(wrap_pyfunction!(statistical_inefficiency, m)?)?;
+    m.add_function(wrap_pyfunction!(option_names, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

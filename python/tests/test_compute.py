@@ -191,3 +191,144 @@ def test_the_readmes_python_example_runs(monkeypatch):
     assert r.summary["hydrodynamic_radius"]["frames"] == 48
     df = r.to_dataframe()
     assert len(df) == 48 and "hydrodynamic_radius_std" in df.columns
+
+
+def test_a_panic_inside_a_call_is_an_exception_at_once():
+    # A sphere too large for the library's f32 bounds: before, a panic of the run's thread
+    # left the call waiting forever (at full CPU, deaf to Ctrl-C). Now it raises an Exception
+    # (RuntimeError for a panic, or the input's ValueError once it is refused up front), and
+    # pyo3's PanicException, a BaseException that `except Exception` misses, never reaches
+    # the caller.
+    script = (
+        "import numpy as np, trajwalk\n"
+        "try:\n"
+        "    trajwalk.compute(np.zeros((1, 3)), 1e25, n_walks=100, n_interior_samples=100)\n"
+        "    print('returned')\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() in ("RuntimeError", "ValueError"), out
+
+
+def test_complex_numbers_are_refused_not_cut_to_their_real_parts():
+    with pytest.raises(TypeError) as e:
+        trajwalk.compute(np.zeros((2, 3), dtype=complex), 1.0)
+    assert str(e.value) == "positions must be real numbers, not complex128"
+    with pytest.raises(TypeError) as e:
+        trajwalk.compute(np.zeros((2, 3)), [1.0, 1.0 + 1j])
+    assert str(e.value) == "radii must be real numbers, not complex128"
+    with pytest.raises(TypeError) as e:
+        trajwalk.compute(np.zeros((2, 3)), 1.0, times=[1j])
+    assert str(e.value) == "times must be real numbers, not complex128"
+    # Not numbers at all: the value named, not float()'s bare complaint.
+    with pytest.raises(TypeError) as e:
+        trajwalk.compute(np.zeros((2, 3)), [1.0, None])
+    assert str(e.value) == "radii must be numbers, not None"
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: trajwalk.compute([[0.0, 0.0, 0.0]], 1.0, n_walk=10), "unexpected keyword argument 'n_walk': did you mean 'n_walks'?"),
+        (lambda: trajwalk.compute([[0.0, 0.0, 0.0]], 1.0, element=["C"]), "unexpected keyword argument 'element': did you mean 'elements' or 'select'?"),
+        (lambda: trajwalk.run(ROOT / "examples" / "two_spheres.bod", tempreature=300), "unexpected keyword argument 'tempreature': did you mean 'temperature'?"),
+        (lambda: trajwalk.run(ROOT / "examples" / "two_spheres.bod", write_back=True), "unexpected keyword argument 'write_back'"),
+    ],
+)
+def test_misspelt_options_are_refused_with_the_close_names(call, message):
+    with pytest.raises(TypeError) as e:
+        call()
+    assert str(e.value) == message
+
+
+def test_every_option_the_module_lists_is_one_it_takes():
+    # The lists the Python layer checks names against are the Rust layer's: each listed name
+    # reaches its own check (a wrong type is refused by name), none is "unexpected".
+    from trajwalk import _trajwalk
+
+    body = ROOT / "examples" / "two_spheres.bod"
+    for file in (False, True):
+        for name in _trajwalk.option_names(file):
+            with pytest.raises((TypeError, ValueError)) as e:
+                if file:
+                    _trajwalk.run([str(body)], {name: object()})
+                else:
+                    _trajwalk.compute(np.zeros((1, 1, 3)), [0], 1.0, None, None, "A", None, None, {name: object()})
+            assert "unexpected keyword" not in str(e.value), (file, name)
+    with pytest.raises(TypeError, match=r"^unexpected keyword argument 'radius'$"):
+        _trajwalk.compute(np.zeros((1, 1, 3)), [0], 1.0, None, None, "A", None, None, {"radius": 1.0})
+
+
+def test_run_takes_the_command_lines_spellings_and_says_what_a_frame_index_is(written):
+    body = written / "topology.pdb"
+    options = dict(n_walks=2000, n_interior_samples=2000)
+    by_radius = trajwalk.run(body, radius=1.5, **options)
+    by_radii = trajwalk.run(body, radii=1.5, **options)
+    np.testing.assert_array_equal(by_radius.capacitance.value, by_radii.capacitance.value)
+    assert by_radius.capacitance.value[0] != trajwalk.run(body, **options).capacitance.value[0]
+    with pytest.raises(ValueError) as e:
+        trajwalk.run(body, radius=1.5, radii=1.5)
+    assert str(e.value) == "invalid option: give radius (one for every atom) or radii, not both"
+    with pytest.raises(ValueError) as e:
+        trajwalk.run(body, frames=[0, -1])
+    assert str(e.value) == "invalid option: frames must be frame indices from 0 (the first frame), got -1"
+    with pytest.raises(TypeError) as e:
+        trajwalk.run(body, frames=["a"])
+    assert str(e.value) == "frames must be a list of frame indices (whole numbers from 0), got str"
+    with pytest.raises(ValueError) as e:
+        trajwalk.compute(np.zeros((1, 3)), 1.0, frames=[-1])
+    assert str(e.value) == "frame indices must be from 0 (the first frame), got -1"
+
+
+def test_frame_warnings_are_python_warnings_once_per_kind_with_the_frames():
+    # A chain of 10.5 A in a box of 8 A touches its own images in every frame.
+    chain = np.array([[1.5 * i, 0.0, 0.0] for i in range(8)])
+    xyz = np.stack([chain, chain + [0.0, 0.1, 0.0], chain + [0.0, 0.2, 0.0]])
+    cells = np.tile(np.eye(3) * 8.0, (3, 1, 1))
+    with pytest.warns(trajwalk.TrajwalkWarning) as record:
+        r = trajwalk.compute(xyz, 1.0, cells=cells, frames=[4, 5, 6], n_walks=500, n_interior_samples=500)
+    message = (
+        "the body spans 10.50 A after unwrapping, more than the box's narrowest width (8.000 A), so it would touch its own "
+        "periodic images: several molecules, or a selection that is not one?"
+    )
+    assert r.warnings == [[message]] * 3
+    assert [str(w.message) for w in record] == [f"frames 4, 5, 6: {message} (the numbers are frame 4's)"]
+    # Shown at the caller's line, not inside trajwalk.
+    assert record[0].filename == __file__
+
+
+def test_the_gpu_probe_leaves_stderr_quiet_on_a_headless_node():
+    # Mesa's device-select layer asks Wayland for the display GPU whenever adapters are
+    # listed, and prints "error: XDG_RUNTIME_DIR is invalid" twice without one; the library
+    # switches it off for every driver, Python included.
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "NODEVICE_SELECT", "MESA_VK_DEVICE_SELECT", "WAYLAND_DISPLAY")}
+    script = (
+        "import os, numpy as np, trajwalk\n"
+        "try:\n"
+        "    trajwalk.compute(np.zeros((1, 3)), 1.0, n_walks=1000, n_interior_samples=1000, strategy='gpu')\n"
+        "except RuntimeError as e:\n"
+        "    print('no gpu:', e)\n"
+        # The C environment, which Mesa reads (os.environ is Python's copy from startup).
+        "import ctypes\n"
+        "getenv = ctypes.CDLL(None).getenv\n"
+        "getenv.restype = ctypes.c_char_p\n"
+        "print(getenv(b'NODEVICE_SELECT'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "b'1'"
+    assert "XDG_RUNTIME_DIR" not in out.stderr, out.stderr
+
+
+def test_the_estimator_is_chosen_by_name_and_zenos_is_the_hit_fraction():
+    # A lone sphere in its tight launch sphere: every walk hits, so ZENO's C = t R is the
+    # launch radius exactly with no spread; the pairs of hit points give the radius to their
+    # own, far from zero, std.
+    zeno = trajwalk.compute([[0.0, 0.0, 0.0]], 2.0, n_walks=4000, n_interior_samples=100, estimator="zeno")
+    assert zeno.capacitance.std[0] == 0.0 and abs(zeno.capacitance.value[0] - 2.0) < 1e-5
+    pairs = trajwalk.compute([[0.0, 0.0, 0.0]], 2.0, n_walks=4000, n_interior_samples=100)
+    assert pairs.capacitance.std[0] > 0.0 and z_ok(pairs.capacitance.value, pairs.capacitance.std, 2.0)
+    with pytest.raises(ValueError, match="^invalid option: estimator 'binomial' is not one of hit-points, zeno$"):
+        trajwalk.compute([[0.0, 0.0, 0.0]], 2.0, estimator="binomial")

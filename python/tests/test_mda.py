@@ -71,3 +71,43 @@ def test_a_solvated_protein_has_a_small_proteins_hydrodynamic_radius_in_every_fr
     rh = r.hydrodynamic_radius.value
     assert len(rh) == len(u.trajectory)
     assert np.all((rh > 20) & (rh < 25)), rh
+
+
+def test_a_gro_without_elements_says_how_to_guess_them(tmp_path):
+    from conftest import coordinates, universe
+
+    universe(coordinates(1)).atoms.write(tmp_path / "chain.gro")
+    u = mda.Universe(str(tmp_path / "chain.gro"))
+    with pytest.raises(ValueError) as e:
+        TrajWalk(u.atoms)
+    assert str(e.value) == (
+        "the atoms have no elements (MDAnalysis guesses none for some formats, GRO among them): give radii "
+        "(one per atom, a dict by atom type, or one number), or guess the elements first with "
+        "u.guess_TopologyAttrs(to_guess=['elements'])"
+    )
+    # The advice works.
+    u.guess_TopologyAttrs(to_guess=["elements"])
+    r = TrajWalk(u.atoms, **OPTIONS).run().results
+    assert r.volume.value.shape == (1,)
+
+
+@pytest.mark.parametrize("value, shown", [(None, "None"), ("abc", "'abc'"), (1j, "1j")])
+def test_a_radius_that_is_not_a_number_is_named_with_its_type(value, shown):
+    from conftest import coordinates, universe
+
+    u = universe(coordinates(1))
+    with pytest.raises(TypeError) as e:
+        TrajWalk(u.atoms, {"C": 1.7, "N": value, "O": 1.52, "S": 1.8})
+    assert str(e.value) == f"the radius of atom type 'N' must be a number, not {shown}"
+
+
+def test_a_misspelt_option_is_refused_at_construction():
+    from conftest import coordinates, universe
+
+    u = universe(coordinates(1))
+    with pytest.raises(TypeError) as e:
+        TrajWalk(u.atoms, 1.6, n_interior_sample=10)
+    assert str(e.value) == "unexpected keyword argument 'n_interior_sample': did you mean 'n_interior_samples'?"
+    with pytest.raises(TypeError) as e:
+        TrajWalk(u.atoms, 1.6, chunk_frame=10)
+    assert str(e.value) == "unexpected keyword argument 'chunk_frame': did you mean 'chunk_frames'?"

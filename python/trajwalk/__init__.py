@@ -14,14 +14,82 @@ with the GIL released; Ctrl-C stops it once the frames in flight finish.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _trajwalk
 
-__all__ = ["compute", "run", "Results", "Quantity", "bondi_radii"]
+__all__ = ["compute", "run", "Results", "Quantity", "bondi_radii", "TrajwalkWarning"]
+
+
+class TrajwalkWarning(UserWarning):
+    """What the library says of frames (``Results.warnings``), issued once per kind with the
+    frames it concerns."""
+
+
+def check_options(options, allowed, candidates=()) -> None:
+    """Refuses an option that is not in ``allowed`` as Python refuses an unexpected keyword
+    (TypeError), naming the close ones among ``allowed`` and ``candidates`` (the caller's
+    other keywords), so that ``n_walk=`` fails at once, not after the work or never."""
+    for key in options:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(key, sorted(set(allowed) | set(candidates)), n=3, cutoff=0.6)
+        hint = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise TypeError(f"unexpected keyword argument {key!r}{hint}")
+
+
+def _real(name, value, dtype=float) -> np.ndarray:
+    """``value`` as a real array: complex numbers are refused, not silently cut to their real
+    parts (numpy's conversion drops the imaginary part with only a warning)."""
+    a = np.asarray(value)
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} must be real numbers, not {a.dtype}")
+    if a.dtype == object or a.dtype.kind in "USb":
+        # numpy would read None as NaN, "1.5" as 1.5 and fail on "abc" with float()'s words.
+        bad = [x for x in a.ravel() if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating))]
+        if bad:
+            raise TypeError(f"{name} must be numbers, not {(bad[0].item() if isinstance(bad[0], np.generic) else bad[0])!r}")
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def frame_warnings(results: Results) -> None:
+    """Issues ``results.warnings`` through Python's ``warnings`` module: one warning per kind
+    (the message with its numbers left out), naming the frames it concerns; the numbers
+    shown are the first such frame's."""
+    kinds: dict[str, list] = {}
+    for frame, messages in zip(results.frames.tolist(), results.warnings):
+        for message in messages:
+            kinds.setdefault(re.sub(r"[-+]?\d+(\.\d+)?([eE][-+]?\d+)?", "#", message), []).append((frame, message))
+    for found in kinds.values():
+        frames = [f for f, _ in found]
+        if len(frames) == 1:
+            text = f"frame {frames[0]}: {found[0][1]}"
+        else:
+            text = f"frames {_frame_list(frames)}: {found[0][1]} (the numbers are frame {frames[0]}'s)"
+        warnings.warn(text, TrajwalkWarning, stacklevel=caller_level())
+
+
+def caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside trajwalk and MDAnalysis, for a warning
+    issued by the function that calls this: the user's line, whichever backend ran."""
+    import sys
+
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in ("trajwalk", "MDAnalysis"):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _frame_list(frames, most=10) -> str:
+    """Frame indices for a message: all of them, or the first ``most`` and how many more."""
+    shown = ", ".join(str(f) for f in frames[:most])
+    return shown if len(frames) <= most else f"{shown} and {len(frames) - most} more ({len(frames)} frames)"
 __version__ = _trajwalk.__version__
 
 _SHAPES = {"scalar": (), "vector": (3,), "tensor": (3, 3)}
@@ -177,7 +245,7 @@ def bondi_radii(elements) -> np.ndarray:
 
 
 def _frames_array(positions) -> np.ndarray:
-    a = np.asarray(positions)
+    a = _real("positions", positions, None)
     if a.dtype not in (np.float32, np.float64):
         if not np.issubdtype(a.dtype, np.number):
             raise TypeError(f"positions must be numbers, not {a.dtype}")
@@ -212,6 +280,7 @@ def compute(
     ``length_unit`` is the coordinates' unit (A, nm, ...). Options (the command line's, in
     Python's words): ``n_walks`` (default 1e6), ``n_interior_samples`` (1e6), ``seed`` (0),
     ``max_rsd_capacitance``, ``max_rsd_polarizability``, ``max_rsd_volume`` (percent),
+    ``estimator`` ("hit-points", the default, or "zeno": ZENO's own estimators),
     ``temperature`` (K, or text such as "20C"), ``viscosity`` (text with a unit, "1.002cp",
     or "water"), ``mass`` (Da, or text, or "auto" with ``elements``), ``buoyancy_factor``,
     ``launch`` ("tight" or "zeno"), ``launch_radius``, ``skin_thickness``, ``radius_scale``,
@@ -222,22 +291,46 @@ def compute(
     vectors, all zero for none), so that molecules split across it are made whole (unless
     ``unwrap=False``), following ``residues``: (atom names, residue names, residue numbers,
     segment ids), whose consecutive residues of one segment are one polymer.
+
+    What the library says of frames (``Results.warnings``, a body touching its periodic
+    images) is also issued as a :class:`TrajwalkWarning`, one per kind, naming the frames.
+    A misspelt option is refused (TypeError) with the close names.
     """
+    results = _compute(
+        positions, radii, elements=elements, frames=frames, times=times, length_unit=length_unit, time_unit=time_unit,
+        plan=plan, cells=cells, residues=residues, **options,
+    )
+    frame_warnings(results)
+    return results
+
+
+#: compute()'s own keywords, besides the options: the close names of a misspelt one.
+_COMPUTE_KEYWORDS = ("radii", "elements", "frames", "times", "length_unit", "time_unit", "plan", "cells", "residues")
+
+
+def _compute(
+    positions, radii=None, *, elements=None, frames=None, times=None, length_unit="A", time_unit=None, plan=None, cells=None,
+    residues=None, **options,
+) -> Results:
+    """compute() without issuing the frames' warnings: for callers that issue them once for
+    all their chunks (trajwalk.mda)."""
+    check_options(options, _trajwalk.option_names(False), _COMPUTE_KEYWORDS)
     a = _frames_array(positions)
     n = a.shape[0]
     keys = list(range(n)) if frames is None else [int(f) for f in np.asarray(frames).ravel()]
     if len(keys) != n:
         raise ValueError(f"{len(keys)} frame indices given for {n} frames")
-    if any(k < 0 for k in keys):
-        raise ValueError("frame indices must be non-negative")
+    negative = [k for k in keys if k < 0]
+    if negative:
+        raise ValueError(f"frame indices must be from 0 (the first frame), got {negative[0]}")
     if radii is not None and not np.isscalar(radii):
-        radii = [float(r) for r in np.asarray(radii, dtype=float).ravel()]
+        radii = [float(r) for r in _real("radii", radii).ravel()]
     elif radii is not None:
-        radii = float(radii)
+        radii = float(_real("radii", radii))
     elements = None if elements is None else [None if e is None or e == "" else str(e) for e in elements]
-    times_list = None if times is None else [float(t) for t in np.asarray(times, dtype=float).ravel()]
+    times_list = None if times is None else [float(t) for t in _real("times", times).ravel()]
     if cells is not None:
-        cells = np.ascontiguousarray(np.asarray(cells, dtype=np.float64).reshape(n, 3, 3))
+        cells = np.ascontiguousarray(_real("cells", cells, np.float64).reshape(n, 3, 3))
     if residues is not None:
         names, resnames, resids, segids = residues
         residues = ([str(x) for x in names], [str(x) for x in resnames], [int(x) for x in resids], [str(x) for x in segids])
@@ -251,10 +344,16 @@ def run(path, **options) -> Results:
     ``trajwalk run md1.xtc md2.xtc`` reads them, returning the results; every option is the command line's with ``-`` spelled ``_`` and walks named
     ``n_walks``/``n_interior_samples``: ``select``, ``radii`` (a table name, a radii file
     or one radius), ``radii_key``, ``radius_scale``, ``radius_add``, ``start``, ``stop``,
-    ``step``, ``frames``, ``unwrap``, ``length_unit``, ``topology``, ``group``, ``runs``,
-    ``trajs``, the sampling and condition options of :func:`compute`, ``checkpoint`` and
-    ``fresh``, ``out`` and ``format`` (a JSON, CSV, table or H5MD report), ``plot``."""
+    ``step``, ``frames``, ``unwrap`` (or ``no_unwrap``), ``radius`` (one for every atom),
+    ``length_unit``, ``topology``, ``group``, ``runs`` (or ``run``), ``trajs`` (or ``traj``),
+    the sampling and condition options of :func:`compute`, ``checkpoint`` and
+    ``fresh``, ``out`` and ``format`` (a JSON, CSV, table or H5MD report), ``plot``; the
+    command line's ``--write-back``, ``--quiet`` and ``--input-file`` have no Python
+    counterpart (``progress=True`` shows the bar). Warnings as :func:`compute` issues them."""
     import os
 
+    check_options(options, _trajwalk.option_names(True))
     paths = [os.fspath(p) for p in path] if isinstance(path, (list, tuple)) else [os.fspath(path)]
-    return Results(_trajwalk.run(paths, options))
+    results = Results(_trajwalk.run(paths, options))
+    frame_warnings(results)
+    return results

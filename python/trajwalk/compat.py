@@ -1,13 +1,14 @@
 """A drop-in for ZenoWrapper (usnistgov/zenowrapper): ``from trajwalk.compat import
 ZenoWrapper`` in place of ``from zenowrapper import ZenoWrapper``, and nothing else changes:
-the same constructor and defaults, the same two ValueError messages for radii, results as
+the same constructor and defaults, the radii ValueErrors with ZenoWrapper's prefixes, results as
 :class:`Property` objects under ZenoWrapper's names and shapes, the same ``overall_*``.
 
 What differs, on purpose:
 
 - Speed and reproducibility: ``run()`` without a backend uses trajwalk's backend (one
   process, the planner's threads or frames in parallel, a progress bar with
-  ``verbose=True``); MDAnalysis's ``serial``, ``multiprocessing`` and ``dask`` work as
+  ``run(verbose=True)``; the constructor's ``verbose`` prints ZenoWrapper's
+  ``Analyzing frame N`` lines); MDAnalysis's ``serial``, ``multiprocessing`` and ``dask`` work as
   before. A frame's numbers are the same bits whichever backend or worker count computes it.
 - ``seed=-1`` (ZenoWrapper's "random seed") is seed 0: trajwalk's runs are reproducible.
   ``max_run_time`` is not honoured (a time limit would make the numbers depend on the
@@ -19,8 +20,19 @@ What differs, on purpose:
   (``"A * 0.01"``); the numbers are ZENO's units, and so are the labels here:
   ``friction_coefficient`` in g/s (d.s/cm), ``diffusion_coefficient`` in cm^2/s,
   ``sedimentation_coefficient`` in S (svedberg), ``mass_intrinsic_viscosity`` in cm^3/g.
-- Frames are used as MDAnalysis delivers them, as ZenoWrapper does (no unwrap across the
-  periodic box); ``trajwalk.mda.TrajWalk`` makes molecules whole by default.
+- Frames with a periodic box have their molecules made whole (by residues) before the
+  walks, where ZenoWrapper uses them as MDAnalysis delivers them, split across the box and
+  silently wrong; ``unwrap=False`` gives ZenoWrapper's behaviour. A body wider than the box
+  after unwrapping (several molecules?) is warned about, as on the command line.
+- A quantity a frame cannot give (no interior sample inside the body) is reported as 0
+  with a warning naming the frames and quantities, as ZENO reports it, where ZenoWrapper
+  raises ``Values of NaN found`` after the whole run.
+- ``seed_interior``, ``max_run_time_interior`` and ``launch_radius_interior``, which
+  ZenoWrapper takes and ignores, warn that they have no effect; any other keyword it does
+  not know is refused with the close names (``n_walk``: did you mean ``n_walks``?), where
+  ZenoWrapper ignores it. Radii errors list each missing type once, with its count.
+- The frames' :class:`trajwalk.Results` are ``trajwalk_results``; ``results`` holds only
+  ZenoWrapper's names. The library's warnings are issued as :class:`trajwalk.TrajwalkWarning`.
 - ``variance`` is the Monte Carlo variance plus ZENO's model variance where ZENO imposes one
   (1% on Rh, 1.5% on q_eta, ...), as ZENO's reported uncertainty includes it.
 - ``overall_variance`` is kept as ZenoWrapper defines it, the sum of the frames' variances
@@ -31,29 +43,40 @@ What differs, on purpose:
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
 
-from . import _trajwalk
-from .mda import TrajWalk
+from . import TrajwalkWarning, _frame_list, _trajwalk, caller_level, check_options
+from .mda import TrajWalk, type_radius
 
-# ZenoWrapper's name, trajwalk's quantity, and how it is shaped per frame.
+# ZenoWrapper's name, trajwalk's quantity, its shape per frame and its unit as ZenoWrapper
+# writes it ("L" the length unit; None dimensionless), in ZenoWrapper's order of results.
 _ALWAYS = [
-    ("capacitance", "capacitance"),
-    ("electric_polarizability_tensor", "polarizability_tensor"),
-    ("electric_polarizability_eigenvalues", "polarizability_eigenvalues"),
-    ("electric_polarizability", "mean_polarizability"),
-    ("intrinsic_conductivity", "intrinsic_conductivity"),
-    ("volume", "volume"),
-    ("gyration_tensor", "gyration_tensor"),
-    ("gyration_eigenvalues", "gyration_eigenvalues"),
-    ("capacitance_same_volume_sphere", "equal_volume_sphere_capacitance"),
-    ("hydrodynamic_radius", "hydrodynamic_radius"),
-    ("prefactor_polarizability2intrinsic_viscosity", "q_eta"),
-    ("viscometric_radius", "viscometric_radius"),
-    ("intrinsic_viscosity", "intrinsic_viscosity"),
+    ("capacitance", "capacitance", (), "L"),
+    ("electric_polarizability_tensor", "polarizability_tensor", (3, 3), "L^3"),
+    ("electric_polarizability_eigenvalues", "polarizability_eigenvalues", (3,), "L^3"),
+    ("electric_polarizability", "mean_polarizability", (), "L^3"),
+    ("intrinsic_conductivity", "intrinsic_conductivity", (), None),
+    ("volume", "volume", (), "L^3"),
+    ("gyration_tensor", "gyration_tensor", (3, 3), "L^2"),
+    ("gyration_eigenvalues", "gyration_eigenvalues", (3,), "L^2"),
+    ("capacitance_same_volume_sphere", "equal_volume_sphere_capacitance", (), "L"),
+    ("hydrodynamic_radius", "hydrodynamic_radius", (), "L"),
+    ("prefactor_polarizability2intrinsic_viscosity", "q_eta", (), None),
+    ("viscometric_radius", "viscometric_radius", (), "L"),
+    ("intrinsic_viscosity", "intrinsic_viscosity", (), None),
 ]
+
+# The transport coefficients, in the units of ZENO's numbers (see the module's docstring).
+_FRICTION = ("friction_coefficient", "friction_coefficient", (), "g/s")
+_SEDIMENTATION = ("sedimentation_coefficient", "sedimentation_coefficient", (), "S")
+_DIFFUSION = ("diffusion_coefficient", "diffusion_coefficient", (), "cm^2/s")
+_MASS_VISCOSITY = ("mass_intrinsic_viscosity", "intrinsic_viscosity_mass_units", (), "cm^3/g")
+
+# Keywords ZenoWrapper takes through **kwargs (its tests pass them) and ignores.
+_IGNORED = ("seed_interior", "max_run_time_interior", "launch_radius_interior")
 
 _LENGTH_UNITS = {"m": "m", "cm": "cm", "nm": "nm", "A": "A", "L": "L"}
 
@@ -84,21 +107,32 @@ class Property:
     def compute_total_values(self) -> None:
         if np.any(np.isnan(self.values)):
             raise ValueError(f"Values of NaN found in {self.name}")
+        n = self.values.shape[0]
+        shape = self.values.shape[1:]
+        if n == 0:
+            # A run of no frames: nothing to average, said by NaN, without numpy's warnings.
+            nan = np.full(shape, np.nan) if shape else np.nan
+            self.overall_value = self.overall_variance = self.overall_sem = self.overall_statistical_inefficiency = nan
+            return
         self.overall_value = np.nanmean(self.values, axis=0)
         self.overall_variance = np.nansum(self.variance, axis=0)
-        n = self.values.shape[0]
         flat = self.values.reshape(n, -1)
         g = np.array([_trajwalk.statistical_inefficiency(flat[:, k].tolist()) or np.nan for k in range(flat.shape[1])])
         var = np.var(flat, axis=0, ddof=1) if n > 1 else np.full(flat.shape[1], np.nan)
         sem = np.sqrt(var * np.where(np.isnan(g), 1.0, g) / n)
-        shape = self.values.shape[1:]
         self.overall_statistical_inefficiency = g.reshape(shape) if shape else float(g[0])
         self.overall_sem = sem.reshape(shape) if shape else float(sem[0])
 
 
 class ZenoWrapper(TrajWalk):
     """ZenoWrapper's analysis, computed by trajwalk. See the module's docstring for what
-    differs (units of the transport coefficients, ``overall_sem``, seeds)."""
+    differs (units of the transport coefficients, ``overall_sem``, seeds, unwrapping).
+
+    Beyond ZenoWrapper's keywords: ``unwrap`` (default True: molecules split across a
+    periodic box are made whole) and trajwalk's options (``strategy``, ``threads``, ...).
+    After a run, ``trajwalk_results`` holds the frames' :class:`trajwalk.Results` (frames,
+    times, plan, summary), outside ``results`` so that ``results`` is ZenoWrapper's.
+    """
 
     def __init__(
         self,
@@ -128,16 +162,29 @@ class ZenoWrapper(TrajWalk):
         verbose=False,
         **kwargs,
     ) -> None:
+        zenowrappers = [p for p in inspect.signature(ZenoWrapper.__init__).parameters if p not in ("self", "kwargs")]
+        check_options(kwargs, set(_trajwalk.option_names(False)) | {"unwrap", "chunk_frames"} | set(_IGNORED), zenowrappers)
+        ignored = [k for k in _IGNORED if k in kwargs]
+        if ignored:
+            warnings.warn(
+                f"{', '.join(ignored)} {'has' if len(ignored) == 1 else 'have'} no effect, as in ZenoWrapper "
+                "(the walks and the interior samples share seed, max_run_time and launch_radius)",
+                stacklevel=2,
+            )
+        kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED}
+        unwrap = kwargs.pop("unwrap", True)
         if type_radii is None:
             type_radii = {}
+        types = list(atom_group.types)
         if len(type_radii) == 0:
-            raise ValueError("Please specify radii for atom/bead types: {}".format(", ".join(atom_group.types)))
-        missing_radii = [x for x in atom_group.types if x not in type_radii]
+            raise ValueError(f"Please specify radii for atom/bead types: {_counted(types)}")
+        missing_radii = [x for x in types if x not in type_radii]
         if missing_radii:
-            raise ValueError("Missing radii for atom/bead types: {}".format(", ".join(missing_radii)))
+            raise ValueError(f"Missing radii for atom/bead types: {_counted(missing_radii)}")
         if max_run_time is not None:
             warnings.warn("trajwalk does not honour max_run_time: a time limit would make the numbers depend on the machine", stacklevel=2)
-        self.type_radii = np.array([type_radii[t] * size_scaling_factor for t in atom_group.types])
+        by_type = {t: type_radius(type_radii, t) * size_scaling_factor for t in set(types)}
+        self.type_radii = np.array([by_type[t] for t in types])
         self.universe = atom_group.universe
         self.atom_group = atom_group
         self.length_units = length_units
@@ -167,42 +214,75 @@ class ZenoWrapper(TrajWalk):
         if num_threads > 1:
             options["threads"] = num_threads
         options = {k: v for k, v in options.items() if v is not None}
+        # ZenoWrapper's verbose prints a line per frame and leaves the progress bar to
+        # run(verbose=True), as MDAnalysis's AnalysisBase never sees it there.
         super().__init__(
-            atom_group, self.type_radii, unwrap=False, length_unit=_LENGTH_UNITS.get(length_units, "L"), verbose=verbose, **options, **kwargs
+            atom_group, self.type_radii, unwrap=unwrap, length_unit=_LENGTH_UNITS.get(length_units, "L"), verbose=False, **options, **kwargs
         )
+        self._frame_lines = bool(verbose)
+        self.trajwalk_results = None
 
-    def run(self, *args, backend=None, **kwargs):
-        if backend not in (None, "trajwalk") and self._num_threads == 1:
+    def _options_for(self, backend):
+        if backend not in (None, "trajwalk") and self._num_threads == 1 and "threads" not in self._options:
             # ZenoWrapper's default on its backends: one thread per frame.
-            self._options.setdefault("threads", 1)
-        return super().run(*args, backend=backend, **kwargs)
+            return {"threads": 1}
+        return super()._options_for(backend)
 
     def _names(self):
         names = list(_ALWAYS)
         if self.viscosity is not None:
-            names.append(("friction_coefficient", "friction_coefficient"))
+            names.append(_FRICTION)
             if self.mass is not None and self.buoyancy_factor is not None:
-                names.append(("sedimentation_coefficient", "sedimentation_coefficient"))
+                names.append(_SEDIMENTATION)
             if self.temperature is not None:
-                names.append(("diffusion_coefficient", "diffusion_coefficient"))
+                names.append(_DIFFUSION)
         if self.mass is not None:
-            names.append(("mass_intrinsic_viscosity", "intrinsic_viscosity_mass_units"))
+            names.append(_MASS_VISCOSITY)
         return names
 
     def _conclude(self):
-        super()._conclude()
-        results = self.results.get("trajwalk")
-        n = self.n_frames
-        for zeno_name, name in self._names():
-            q = None if results is None else results.quantities.get(name)
-            if q is None:
-                raise ValueError(f"trajwalk computed no {name} for {zeno_name}: are its conditions complete?")
-            prop = Property(zeno_name, (n,) + q.value.shape[1:], q.unit)
-            prop.values = q.value.astype(float)
-            model = 0.0 if q.model_std is None else q.model_std**2
-            prop.variance = q.std**2 + model
+        results = self._gather()
+        self.trajwalk_results = results
+        n = 0 if results is None else len(results)
+        for key in list(self.results.keys()):
+            del self.results[key]
+        unknown = {}
+        for zeno_name, name, shape, unit in self._names():
+            if unit is not None and unit.startswith("L"):
+                unit = self.length_units + unit[1:]
+            prop = Property(zeno_name, (n,) + shape, unit)
+            if n:
+                q = results.quantities.get(name)
+                if q is None:
+                    raise ValueError(f"trajwalk computed no {name} for {zeno_name}: are its conditions complete?")
+                model = 0.0 if q.model_std is None else q.model_std**2
+                values, variance = q.value.astype(float), q.std**2 + model
+                # What a frame cannot give (no interior sample inside the body: no gyration
+                # tensor, q_eta, [eta]) is NaN or inf; ZENO reports it as 0 and warns.
+                bad = ~np.isfinite(values) | ~np.isfinite(variance)
+                for k in np.flatnonzero(bad.reshape(n, -1).any(axis=1)):
+                    unknown.setdefault(int(results.frames[k]), []).append(zeno_name)
+                prop.values = np.where(bad, 0.0, values)
+                prop.variance = np.where(bad, 0.0, variance)
             prop.compute_total_values()
             self.results[zeno_name] = prop
-        for name in list(self.results.keys()):
-            if name not in dict(self._names()) and name != "trajwalk":
-                del self.results[name]
+        if unknown:
+            kinds = {}
+            for frame, names in unknown.items():
+                kinds.setdefault(tuple(names), []).append(frame)
+            for names, frames in kinds.items():
+                which = f"frame {frames[0]}" if len(frames) == 1 else f"frames {_frame_list(frames)}"
+                warnings.warn(
+                    f"{which}: {', '.join(names)} could not be computed (no interior sample fell inside the body: "
+                    "raise n_interior_samples) and are reported as 0, as ZENO does",
+                    TrajwalkWarning,
+                    stacklevel=caller_level(),
+                )
+
+
+def _counted(types) -> str:
+    """Atom types for a message: each once, in order of appearance, with its count."""
+    counts = {}
+    for t in types:
+        counts[t] = counts.get(t, 0) + 1
+    return ", ".join(f"{t} ({c} atom{'s' if c > 1 else ''})" for t, c in counts.items())

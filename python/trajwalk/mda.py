@@ -22,7 +22,7 @@ from MDAnalysis.analysis.base import AnalysisBase
 from MDAnalysis.analysis.results import ResultsGroup
 from MDAnalysis.lib.log import ProgressBar
 
-from . import Results, bondi_radii, compute
+from . import Results, _compute, _trajwalk, bondi_radii, check_options, frame_warnings
 
 #: Frames per chunk of the trajwalk backend: large enough that the planner's frames run in
 #: parallel with little idle time at a chunk's end, small enough that a 20,000-atom chunk
@@ -36,7 +36,11 @@ def per_atom_radii(atomgroup, radii):
     if radii is None:
         elements = _elements(atomgroup)
         if elements is None:
-            raise ValueError("the atoms have no elements: give radii (one per atom, a dict by atom type, or one number)")
+            raise ValueError(
+                "the atoms have no elements (MDAnalysis guesses none for some formats, GRO among them): give radii "
+                "(one per atom, a dict by atom type, or one number), or guess the elements first with "
+                "u.guess_TopologyAttrs(to_guess=['elements'])"
+            )
         r = bondi_radii(elements)
         missing = sorted({str(e) for e, x in zip(elements, r) if not np.isfinite(x)})
         if missing:
@@ -46,13 +50,41 @@ def per_atom_radii(atomgroup, radii):
         missing = sorted({t for t in atomgroup.types if t not in radii})
         if missing:
             raise ValueError(f"no radius for the atom types {', '.join(missing)}")
-        return np.array([float(radii[t]) for t in atomgroup.types])
+        by_type = {t: type_radius(radii, t) for t in set(atomgroup.types)}
+        return np.array([by_type[t] for t in atomgroup.types])
     if np.isscalar(radii):
         return float(radii)
     r = np.asarray(radii, dtype=float).ravel()
     if len(r) != len(atomgroup):
         raise ValueError(f"{len(r)} radii given for {len(atomgroup)} atoms")
     return r
+
+
+def type_radius(radii: dict, atom_type) -> float:
+    """The radius ``radii`` gives ``atom_type``, refused with the type named when it is not
+    a real number (None, text, a complex number)."""
+    value = radii[atom_type]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"the radius of atom type {atom_type!r} must be a number, not {value!r}")
+    return float(value)
+
+
+def _residues(atomgroup):
+    """(atom names, residue names, residue numbers, segment ids) for the library's unwrap, or
+    None without residues. Names and segment ids a topology lacks (a Universe built in
+    memory) are empty: one segment, whose consecutive residues are one polymer."""
+
+    def attribute(name):
+        try:
+            return list(getattr(atomgroup, name))
+        except Exception:  # MDAnalysis raises NoDataError without the attribute
+            return None
+
+    resnames, resids = attribute("resnames"), attribute("resids")
+    if resnames is None or resids is None:
+        return None
+    n = len(atomgroup)
+    return (attribute("names") or [""] * n, resnames, resids, attribute("segids") or [""] * n)
 
 
 def _elements(atomgroup):
@@ -72,7 +104,10 @@ class TrajWalk(AnalysisBase):
 
     After :meth:`run`, ``results.trajwalk`` holds the :class:`trajwalk.Results` and every
     quantity is also ``results.<name>`` (a :class:`trajwalk.Quantity` with ``value``,
-    ``std`` and ``model_std`` arrays over the frames analysed).
+    ``std`` and ``model_std`` arrays over the frames analysed). The frames' warnings are
+    issued once per run as :class:`trajwalk.TrajwalkWarning`. A misspelt option is refused
+    here, with the close names; what a backend adds to the options (one thread per worker)
+    holds for its run only.
     """
 
     _analysis_algorithm_is_parallelizable = True
@@ -82,6 +117,7 @@ class TrajWalk(AnalysisBase):
         return ("serial", "multiprocessing", "dask")
 
     def __init__(self, atomgroup, radii=None, *, unwrap=True, length_unit="A", chunk_frames=CHUNK_FRAMES, verbose=False, **options):
+        check_options(options, _trajwalk.option_names(False), ("radii", "unwrap", "length_unit", "chunk_frames", "verbose"))
         super().__init__(atomgroup.universe.trajectory, verbose=verbose)
         self.atomgroup = atomgroup
         self._radii = per_atom_radii(atomgroup, radii)
@@ -89,16 +125,15 @@ class TrajWalk(AnalysisBase):
         self._length_unit = length_unit
         self._chunk_frames = max(1, int(chunk_frames))
         self._options = dict(options)
-        self._one_thread_per_worker = False
+        # What one run adds to the options (a parallel backend's one thread per worker):
+        # set by each run, so that nothing of a run carries into the next.
+        self._run_options = {}
+        # Whether to print "Analyzing frame N" before each frame (ZenoWrapper's verbose).
+        self._frame_lines = False
         # Frames with a periodic box are made whole by the library (unwrap=False: used as
         # they are), following the residues: consecutive residues of a segment are one chain.
         self._unwrap = unwrap
-        self._residues = None
-        if unwrap:
-            try:
-                self._residues = (atomgroup.names, atomgroup.resnames, atomgroup.resids, atomgroup.segids)
-            except Exception:  # a topology without residues: bonds only, none here
-                self._residues = None
+        self._residues = _residues(atomgroup) if unwrap else None
         if not unwrap:
             self._options["unwrap"] = False
 
@@ -118,11 +153,11 @@ class TrajWalk(AnalysisBase):
     ):
         """MDAnalysis's ``run``, with ``backend="trajwalk"`` (the default when none is named)
         besides MDAnalysis's own."""
+        self._run_options = self._options_for(backend)
         if backend is None or backend == "trajwalk":
             if n_workers is not None or n_parts is not None:
                 raise ValueError("the trajwalk backend runs in one process: leave n_workers and n_parts unset (trajwalk's planner uses the cores)")
             return self._run_chunks(start, stop, step, frames, verbose, progressbar_kwargs or {})
-        self._one_thread_per_worker = backend != "serial"
         return super().run(
             start=start,
             stop=stop,
@@ -141,13 +176,17 @@ class TrajWalk(AnalysisBase):
             return np.zeros((3, 3))
         return np.asarray(ts.triclinic_dimensions, dtype=np.float64)
 
+    def _options_for(self, backend):
+        """What a run on ``backend`` adds to the options: a worker of a parallel backend is
+        one of several processes on the cores, so one thread each and no GPU probe in every
+        process, unless the options say how to run."""
+        if backend in (None, "trajwalk", "serial") or "threads" in self._options or "strategy" in self._options:
+            return {}
+        return {"strategy": "serial"}
+
     def _compute_frames(self, positions, keys, times, cells):
-        options = dict(self._options)
-        if self._one_thread_per_worker and "threads" not in options and "strategy" not in options:
-            # A worker of a parallel backend is one of several processes on the cores:
-            # one thread each, and no GPU probe in every process.
-            options["strategy"] = "serial"
-        results = compute(
+        options = {**self._options, **self._run_options}
+        results = _compute(
             positions,
             self._radii,
             elements=self._element_list,
@@ -175,6 +214,8 @@ class TrajWalk(AnalysisBase):
         self.results._parts = []
 
     def _single_frame(self):
+        if self._frame_lines:
+            print(f"Analyzing frame {self._frame_index}")
         positions = self.atomgroup.positions
         self.results._parts.append(self._compute_frames(positions, [self._ts.frame], [self._ts.time], [self._cell(self._ts)]))
 
@@ -202,6 +243,8 @@ class TrajWalk(AnalysisBase):
 
         try:
             for i, ts in enumerate(self._sliced_trajectory):
+                if self._frame_lines:
+                    print(f"Analyzing frame {i}")
                 self.frames[i] = ts.frame
                 self.times[i] = ts.time
                 buffer[len(keys)] = self.atomgroup.positions
@@ -216,11 +259,20 @@ class TrajWalk(AnalysisBase):
         self._conclude()
         return self
 
-    def _conclude(self):
+    def _gather(self):
+        """The frames' :class:`trajwalk.Results` from the parts the run made (None without
+        frames), with their warnings issued once for the whole run."""
         parts = self.results.pop("_parts")
         if not parts:
-            return
+            return None
         results = Results.concatenate(parts) if len(parts) > 1 else parts[0]
+        frame_warnings(results)
+        return results
+
+    def _conclude(self):
+        results = self._gather()
+        if results is None:
+            return
         self.results.trajwalk = results
         for name, q in results.quantities.items():
             self.results[name] = q

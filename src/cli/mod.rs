@@ -51,6 +51,7 @@ use std::path::PathBuf;
 use trajwalk::analysis::{Analysis, Execution, Options};
 use trajwalk::body::{BodyOptions, Launch};
 use trajwalk::compute::Sampling;
+use trajwalk::estimate::Estimator;
 use trajwalk::exec::Kind;
 use trajwalk::job::JobOptions;
 use trajwalk::radii::{Radii, RadiiKey, RadiiTable};
@@ -152,6 +153,14 @@ fn count(s: &str) -> Result<u64, String> {
 }
 
 /// A count that fits a usize (frames, workers, threads), with the same message as `count`.
+/// The library's parse, with only its message: clap names the flag itself.
+fn estimator(s: &str) -> Result<Estimator, String> {
+    s.parse().map_err(|e| match e {
+        trajwalk::error::Error::Setting { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
 fn whole(s: &str) -> Result<usize, String> {
     count(s).and_then(|v| usize::try_from(v).map_err(|_| format!("'{s}' is too large")))
 }
@@ -293,6 +302,10 @@ pub struct RunArgs {
     /// Sample the interior until the volume's relative std is at most P percent.
     #[arg(long, value_name = "P")]
     pub max_rsd_volume: Option<f64>,
+    /// What the walks are made into: hit-points (C from the pairs of hit points, the
+    /// polarizability from the charges' conditional means) or zeno (ZENO's own estimators).
+    #[arg(long, value_name = "E", default_value = "hit-points", value_parser = estimator)]
+    pub estimator: Estimator,
     /// Temperature with its unit, e.g. 20C or 293.15K (for the diffusion coefficient).
     #[arg(long, value_name = "T")]
     pub temperature: Option<String>,
@@ -407,6 +420,7 @@ impl RunArgs {
             max_rsd_capacitance: self.max_rsd_capacitance,
             max_rsd_polarizability: self.max_rsd_polarizability,
             max_rsd_volume: self.max_rsd_volume,
+            estimator: self.estimator,
             seed: self.seed,
         }
     }

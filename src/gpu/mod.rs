@@ -83,9 +83,28 @@ fn info(a: &wgpu::Adapter) -> GpuInfo {
     GpuInfo { adapter: i.name, backend: format!("{:?}", i.backend).to_lowercase(), device_type: device_type(i.device_type).into() }
 }
 
+/// Mesa's Vulkan drivers install an implicit `device_select` layer that, whenever adapters
+/// are listed, asks Wayland and X11 which GPU drives the display. On a batch node with
+/// neither, libwayland then prints "error: XDG_RUNTIME_DIR is invalid or not set" on
+/// stderr, which reads as if the run had failed. trajwalk ranks adapters itself
+/// (`--gpu-adapter`), so the layer is switched off (NODEVICE_SELECT=1) unless the user
+/// steers it with MESA_VK_DEVICE_SELECT. Done once per process, by the first adapter
+/// listing of any driver (command line, Python, MPI); a driver that can call it earlier,
+/// while it has one thread, should (setting a variable races with threads reading the
+/// environment).
+pub fn quiet_mesa_device_select() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("NODEVICE_SELECT").is_none() && std::env::var_os("MESA_VK_DEVICE_SELECT").is_none() {
+            std::env::set_var("NODEVICE_SELECT", "1");
+        }
+    });
+}
+
 /// Every adapter that can run compute shaders, best first (discrete, integrated, virtual,
 /// other, software), from the backends `WGPU_BACKEND` allows (all by default).
 fn adapters() -> Vec<wgpu::Adapter> {
+    quiet_mesa_device_select();
     // Vulkan, Metal and DX12 unless WGPU_BACKEND says otherwise: the GL backend has no
     // compute on many drivers and complains on stderr about displays a batch node lacks.
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();

@@ -3,18 +3,22 @@
 //! A batch is one submission: every frame's spheres and BVH nodes are concatenated into two
 //! storage buffers, a frame table says where each frame's data and blocks are, and one
 //! dispatch per kind runs one workgroup per block of 32. Each workgroup writes its block's
-//! tally; [`Pending::wait`] reads them back in block order as the CPU's tally types, which
-//! the CPU's [`crate::compute::FrameRun`] adds in f64 and turns into estimates.
+//! tally and its walks' end points; [`Pending::wait`] reads them back in block order as the
+//! CPU's block types, which the CPU's [`crate::compute::FrameRun`] adds in f64 and turns
+//! into estimates.
 
 use super::Gpu;
 use crate::body::Body;
 use crate::compute::Blocks;
 use crate::error::{Error, Result};
-use crate::walk::{ExteriorTally, InteriorTally, Seeds};
+use crate::walk::{ExteriorBlock, InteriorTally, Seeds, BLOCK};
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-const EXT_WORDS: usize = 20;
+/// A block's slot in the exterior output: the tally's words (padded to 32), then each walk's
+/// end point and hit flag; the layout of `EXT_STRIDE` in shaders/walk.wgsl.
+const EXT_WORDS: usize = 32;
+const EXT_STRIDE: usize = EXT_WORDS + 4 * BLOCK as usize;
 const INT_WORDS: usize = 11;
 /// The deepest BVH the shader's traversal stack (64 entries) holds: 3 x depth + 1 <= 64.
 const MAX_WIDE_DEPTH: usize = 21;
@@ -194,7 +198,7 @@ impl Walker {
         }
         let max_groups = u64::from(gpu.limits.max_compute_workgroups_per_dimension);
         let most = ext_blocks.max(int_blocks);
-        if most > max_groups * max_groups || most > u32::MAX as u64 / EXT_WORDS as u64 {
+        if most > max_groups * max_groups || most > u32::MAX as u64 / EXT_STRIDE as u64 {
             return Err(Error::Gpu(format!("a batch of {most} blocks exceeds what one dispatch can run")));
         }
         let row_width = most.clamp(1, max_groups) as u32;
@@ -230,7 +234,7 @@ impl Walker {
                 mapped_at_creation: false,
             })
         };
-        let (ext_words, int_words) = (ext_blocks * EXT_WORDS as u64, int_blocks * INT_WORDS as u64);
+        let (ext_words, int_words) = (ext_blocks * EXT_STRIDE as u64, int_blocks * INT_WORDS as u64);
         let (ext_out, int_out) = (out("exterior tallies", ext_words), out("interior tallies", int_words));
         let (ext_read, int_read) = (read("exterior readback", ext_words), read("interior readback", int_words));
         let bind = d.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -294,8 +298,8 @@ fn read_words<T: Pod>(gpu: &Gpu, buffer: &wgpu::Buffer, index: &wgpu::Submission
 }
 
 impl Pending {
-    /// Waits for the batch and returns each frame's block tallies, in block order.
-    pub fn wait(self, gpu: &Gpu) -> Result<Vec<(Vec<ExteriorTally>, Vec<InteriorTally>)>> {
+    /// Waits for the batch and returns each frame's blocks, in block order.
+    pub fn wait(self, gpu: &Gpu) -> Result<Vec<(Vec<ExteriorBlock>, Vec<InteriorTally>)>> {
         let ext: Vec<f32> = read_words(gpu, &self.ext_read, &self.index)?;
         let int: Vec<f32> = read_words(gpu, &self.int_read, &self.index)?;
         let mut out = Vec::with_capacity(self.counts.len());
@@ -303,9 +307,15 @@ impl Pending {
         for &(ne, ni) in &self.counts {
             let exterior = (e..e + ne)
                 .map(|b| {
-                    let mut t = ExteriorTally::default();
-                    let dst: &mut [f64] = bytemuck::cast_slice_mut(std::slice::from_mut(&mut t));
-                    dst.iter_mut().zip(&ext[b * EXT_WORDS..(b + 1) * EXT_WORDS]).for_each(|(d, &s)| *d = f64::from(s));
+                    let mut t = ExteriorBlock::default();
+                    let slot = &ext[b * EXT_STRIDE..(b + 1) * EXT_STRIDE];
+                    let dst: &mut [f64] = bytemuck::cast_slice_mut(std::slice::from_mut(&mut t.tally));
+                    dst.iter_mut().zip(slot).for_each(|(d, &s)| *d = f64::from(s));
+                    // The hits in lane (walk) order: the device's tally counts them too.
+                    let hits = slot[EXT_WORDS..].chunks_exact(4).filter(|p| p[3] > 0.0);
+                    for (dst, p) in t.hits.iter_mut().zip(hits) {
+                        *dst = [p[0], p[1], p[2]].map(f64::from);
+                    }
                     t
                 })
                 .collect();

@@ -106,6 +106,10 @@ fn quantity_json(e: &Estimate, length_unit: &str) -> Value {
     if let Some(model) = model_std(e) {
         m.insert("model_std".into(), shaped(&model, shape));
     }
+    let close = e.sort_biased_pairs();
+    if e.quantity == Quantity::PolarizabilityEigenvalues && !close.is_empty() {
+        m.insert("sort_biased_pairs".into(), json!(close));
+    }
     Value::Object(m)
 }
 
