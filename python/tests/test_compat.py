@@ -237,8 +237,8 @@ def test_a_body_wider_than_its_box_is_warned_about():
     with pytest.warns(TrajwalkWarning) as record:
         ZenoWrapper(u.atoms, type_radii=RADII, **FAST).run()
     assert [str(w.message) for w in record] == [
-        "frames 0, 1: the body spans 10.50 A after unwrapping, more than the box's narrowest width (8.000 A), so it would "
-        "touch its own periodic images: several molecules, or a selection that is not one? (the numbers are frame 0's)"
+        "frames 0, 1: the body overlaps its own periodic image after unwrapping (atom 0 and the image of atom 5, by "
+        "3.000 A): several molecules, or a selection that is not one? (the numbers are frame 0's)"
     ]
     assert record[0].filename == __file__
 

@@ -290,8 +290,8 @@ def test_frame_warnings_are_python_warnings_once_per_kind_with_the_frames():
     with pytest.warns(trajwalk.TrajwalkWarning) as record:
         r = trajwalk.compute(xyz, 1.0, cells=cells, frames=[4, 5, 6], n_walks=500, n_interior_samples=500)
     message = (
-        "the body spans 10.50 A after unwrapping, more than the box's narrowest width (8.000 A), so it would touch its own "
-        "periodic images: several molecules, or a selection that is not one?"
+        "the body overlaps its own periodic image after unwrapping (atom 0 and the image of atom 5, by 1.500 A): "
+        "several molecules, or a selection that is not one?"
     )
     assert r.warnings == [[message]] * 3
     assert [str(w.message) for w in record] == [f"frames 4, 5, 6: {message} (the numbers are frame 4's)"]
