@@ -64,7 +64,10 @@ fn main() -> anyhow::Result<()> {
     }
     let secs = started.elapsed().as_secs_f64() / seeds as f64;
     println!("{what}  {walks} walks  {seeds} seeds  {estimator}  {launch:?} launch  {secs:.4} s a replicate");
-    println!("{:<28} {:>12} {:>11} {:>11} {:>7} {:>9} {:>9}", "quantity", "mean", "spread", "mean std", "ratio", "within 2", "bias/std");
+    println!(
+        "{:<28} {:>12} {:>11} {:>11} {:>7} {:>9} {:>9} {:>11} {:>7} {:>9}",
+        "quantity", "mean", "spread", "mean std", "ratio", "within 2", "bias/std", "robust", "max |z|", "rms ratio"
+    );
     for (row, &(q, k, reference)) in rows.iter().zip(&exact) {
         let n = row.len() as f64;
         let mean = row.iter().map(|r| r.0).sum::<f64>() / n;
@@ -73,8 +76,21 @@ fn main() -> anyhow::Result<()> {
         let reference = if reference.is_nan() { mean } else { reference };
         let within = row.iter().filter(|r| (r.0 - reference).abs() <= 2.0 * r.1).count() as f64 / n;
         let bias = (mean - reference) / mean_std;
+        // 1.4826 x the median absolute deviation: the spread a few heavy-tailed replicates
+        // (a close pair of hits) cannot inflate.
+        let mut dev: Vec<f64> = row.iter().map(|r| (r.0 - mean).abs()).collect();
+        dev.sort_by(f64::total_cmp);
+        let robust = 1.4826 * dev[dev.len() / 2];
+        let max_z = row.iter().map(|r| ((r.0 - reference) / r.1).abs()).fold(0.0, f64::max);
+        // The root of the mean reported variance: what the spread estimates when the std
+        // differs from replicate to replicate.
+        let rms = (row.iter().map(|r| r.1 * r.1).sum::<f64>() / n).sqrt();
         let name = format!("{}[{k}]", q.name());
-        println!("{name:<28} {mean:>12.6} {spread:>11.4e} {mean_std:>11.4e} {:>7.3} {within:>9.3} {bias:>9.3}", mean_std / spread);
+        println!(
+            "{name:<28} {mean:>12.6} {spread:>11.4e} {mean_std:>11.4e} {:>7.3} {within:>9.3} {bias:>9.3} {robust:>11.4e} {max_z:>7.2} {:>9.3}",
+            mean_std / spread,
+            rms / spread
+        );
     }
     Ok(())
 }
