@@ -185,8 +185,20 @@ fn two_and_three_ranks_share_one_frames_walks_to_the_same_bytes() {
         return;
     }
     let (input, radii) = (example("peptide.h5md"), example("united-atom.radii"));
-    let job =
-        ["--frames", "5", "--walks", "30000", "--interior", "10000", "--max-rsd-polarizability", "0.5", "--threads", "1", "--format", "csv"];
+    let job = [
+        "--frames",
+        "5",
+        "--walks",
+        "30000",
+        "--interior",
+        "10000",
+        "--max-rsd-polarizability",
+        "0.5",
+        "--threads",
+        "1",
+        "--format",
+        "csv",
+    ];
     let reference = ok(None, &peptide_args(&radii, &input, &job), "within-alone").stdout;
     for np in [2, 3] {
         let report = scratch(&format!("within-{np}.json"));
