@@ -369,7 +369,12 @@ fn write_back_puts_observables_beside_a_wepy_trajectory_and_nothing_else() {
     let topology = mdtraj_topology(&[("C1", "C", "LIG"), ("C2", "C", "LIG")]);
     let traj = |shift: f64| positions(3, 2, move |c, a| [a as f64 * (2.0 + 0.1 * c as f64) + shift, 0.0, 0.0]);
     write_wepy(&path, &topology, None, "nanometer", &[vec![traj(0.0), traj(1.0)]]);
-    let before = hdf5::File::open(&path).unwrap().dataset("runs/0/trajectories/1/positions").unwrap().read_raw::<f32>().unwrap();
+    // The file is open in this process only under the fork lock: a child another test
+    // starts meanwhile would inherit its locked descriptor and make the write-back fail.
+    let before = {
+        let _lock = common::hdf5_fork_lock();
+        hdf5::File::open(&path).unwrap().dataset("runs/0/trajectories/1/positions").unwrap().read_raw::<f32>().unwrap()
+    };
     let out = ok(&[
         "run",
         &s(&path),
@@ -385,6 +390,7 @@ fn write_back_puts_observables_beside_a_wepy_trajectory_and_nothing_else() {
         "--quiet",
     ]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lock = common::hdf5_fork_lock();
     let file = hdf5::File::open(&path).unwrap();
     let traj0 = file.dataset("runs/0/trajectories/0/observables/radius_of_gyration").unwrap().read_raw::<f64>().unwrap();
     let frames = doc["frames"].as_array().unwrap();
@@ -399,6 +405,7 @@ fn write_back_puts_observables_beside_a_wepy_trajectory_and_nothing_else() {
     assert_eq!(file.dataset("runs/0/trajectories/1/observables/gyration_tensor").unwrap().shape(), vec![3, 3, 3]);
     assert_eq!(file.dataset("runs/0/trajectories/1/positions").unwrap().read_raw::<f32>().unwrap(), before);
     drop(file);
+    drop(lock);
     // Writing back again replaces the datasets rather than failing on them.
     ok(&["run", &s(&path), "--walks", "1000", "--interior", "1000", "--write-back", "--quiet", "--format", "csv"]);
 
